@@ -1,0 +1,282 @@
+"""Golden generator: runs real PyTorch on every case spec and writes one JSON golden per case.
+
+Usage (normally through `npm run goldens`, which validates the output before it reaches
+goldens/):
+
+    /usr/bin/python3 scripts/generate_goldens.py --out DIR [--case NAME ...]
+
+Goldens come only from here. Everything in them is what torch computed, with the inputs the
+case spec describes; nothing is typed in by hand or produced by the TypeScript code.
+
+Output must be byte-identical from run to run on the same torch build: no timestamps, no
+absolute paths, one thread, deterministic algorithms, keys in a fixed order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+SCHEMA_VERSION = 1
+ROOT = Path(__file__).resolve().parent.parent
+CASES_FILE = ROOT / "scripts" / "cases.json"
+GENERATOR_FILE = Path(__file__).resolve()
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class SpecError(Exception):
+    """A case spec that cannot be generated; the message names the case and the field."""
+
+
+# --- names: the same mapping as src/nn/names.ts, checked against a real Sequential below ---
+
+
+def layer_names(model: dict) -> list[tuple[int, str, str | None]]:
+    names, module = [], 0
+    for layer in model["layers"]:
+        names.append((module, f"{module}.weight", f"{module}.bias" if layer["bias"] else None))
+        module += 2 if layer["activation"] == "relu" else 1
+    return names
+
+
+def build_sequential(model: dict, dtype: torch.dtype) -> torch.nn.Sequential:
+    modules, width = [], model["inputSize"]
+    for layer in model["layers"]:
+        modules.append(torch.nn.Linear(width, layer["out"], bias=layer["bias"], dtype=dtype))
+        if layer["activation"] == "relu":
+            modules.append(torch.nn.ReLU())
+        width = layer["out"]
+    return torch.nn.Sequential(*modules)
+
+
+def parameter_shapes(model: dict) -> dict[str, list[int]]:
+    shapes, width = {}, model["inputSize"]
+    for (_, weight, bias), layer in zip(layer_names(model), model["layers"]):
+        shapes[weight] = [layer["out"], width]
+        if bias:
+            shapes[bias] = [layer["out"]]
+        width = layer["out"]
+    return shapes
+
+
+# --- inputs: explicit values from the spec, or seeded random ones ---
+
+
+def case_inputs(case: dict) -> dict[str, torch.Tensor]:
+    """x, target and every parameter, in the case's dtype (float64 tensors for class indices are int64)."""
+    dtype = TORCH_DTYPES[case["dtype"]]
+    model, batch = case["model"], case["batch"]
+    shapes = parameter_shapes(model)
+    classes = model["layers"][-1]["out"]
+    if "values" in case:
+        values = case["values"]
+        tensors = {name: torch.tensor(values[name], dtype=torch.float64).to(dtype) for name in ["x", *shapes]}
+        if model["loss"]["target"] == "class_indices":
+            tensors["target"] = torch.tensor(values["target"], dtype=torch.int64)
+        else:
+            tensors["target"] = torch.tensor(values["target"], dtype=torch.float64).to(dtype)
+    else:
+        # Draw everything in float64 from one seeded generator, then round to the case dtype:
+        # the float64 stream does not depend on the dtype, so the cases stay comparable.
+        gen = torch.Generator().manual_seed(case["seed"])
+        tensors = {"x": torch.randn(batch, model["inputSize"], generator=gen, dtype=torch.float64)}
+        for name, shape in shapes.items():
+            fan_in = shape[1] if len(shape) == 2 else shapes[name.replace("bias", "weight")][1]
+            # torch.nn.Linear's default range, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+            bound = 1.0 / math.sqrt(fan_in)
+            tensors[name] = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+        if "logitMagnitude" in case:
+            scale_last_layer(case, tensors)
+        tensors["target"] = random_target(case, gen, batch, classes)
+        tensors = {k: (v if v.dtype == torch.int64 else v.to(dtype)) for k, v in tensors.items()}
+    for name, shape in {"x": [batch, model["inputSize"]], **shapes}.items():
+        if list(tensors[name].shape) != shape:
+            raise SpecError(f"case {case['name']}: values.{name} has shape {list(tensors[name].shape)}, expected {shape}")
+    return tensors
+
+
+def random_target(case: dict, gen: torch.Generator, batch: int, classes: int) -> torch.Tensor:
+    kind = case["model"]["loss"]["target"]
+    style = case.get("target", "class_indices" if kind == "class_indices" else "soft")
+    if kind == "class_indices":
+        return torch.randint(0, classes, (batch,), generator=gen, dtype=torch.int64)
+    if style == "one_hot":
+        return F.one_hot(torch.randint(0, classes, (batch,), generator=gen), classes).to(torch.float64)
+    if style == "soft":
+        return torch.softmax(2 * torch.randn(batch, classes, generator=gen, dtype=torch.float64), dim=1)
+    raise SpecError(f"case {case['name']}: target must be 'soft' or 'one_hot', got {style!r}")
+
+
+def scale_last_layer(case: dict, tensors: dict[str, torch.Tensor]) -> None:
+    """Scales the last Linear so that the largest |logit| (in float64) equals logitMagnitude."""
+    model = case["model"]
+    module, weight, bias = layer_names(model)[-1]
+    logits = forward_logits(model, {k: v for k, v in tensors.items() if k != "target"})
+    factor = case["logitMagnitude"] / logits.abs().max().item()
+    tensors[weight] = tensors[weight] * factor
+    if bias:
+        tensors[bias] = tensors[bias] * factor
+
+
+def forward_logits(model: dict, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
+    net = build_sequential(model, tensors["x"].dtype)
+    net.load_state_dict({k: v for k, v in tensors.items() if k != "x"})
+    with torch.no_grad():
+        return net(tensors["x"])
+
+
+# --- the PyTorch run whose results the golden holds ---
+
+
+def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtype) -> dict:
+    """Loss, logits, every Linear's output and every gradient, computed by torch in `dtype`."""
+    model = case["model"]
+    net = build_sequential(model, dtype)
+    expected_keys = list(parameter_shapes(model))
+    if list(net.state_dict()) != expected_keys:
+        raise SpecError(f"case {case['name']}: Sequential names {list(net.state_dict())} differ from {expected_keys}")
+    net.load_state_dict({k: inputs[k].to(dtype) for k in expected_keys})
+    x = inputs["x"].to(dtype).clone().requires_grad_(True)
+    target = inputs["target"] if inputs["target"].dtype == torch.int64 else inputs["target"].to(dtype)
+
+    linear_outputs: dict[str, torch.Tensor] = {}
+    for module, _, _ in layer_names(model):
+        net[module].register_forward_hook(
+            lambda _m, _i, out, key=str(module): linear_outputs.__setitem__(key, out.detach().clone())
+        )
+    logits = net(x)
+    loss = F.cross_entropy(logits, target, reduction=model["loss"]["reduction"])
+    loss.backward()
+    grads = {"x": x.grad}
+    grads.update({name: p.grad for name, p in net.named_parameters()})
+    return {
+        "loss": loss.detach(),
+        "logits": logits.detach(),
+        "preActivations": linear_outputs,
+        "grads": {name: grads[name] for name in ["x", *expected_keys]},
+    }
+
+
+# --- JSON encoding: exact floats, a digest per tensor ---
+
+
+def encode_tensor(t: torch.Tensor) -> dict:
+    """A tensor as {dtype, shape, sha256, data}. Python's float repr is the shortest decimal that
+    parses back to the same binary64, and every float32 is exactly a binary64, so `data` survives
+    JSON bit-exactly; sha256 over the little-endian bytes lets the loader prove it did."""
+    t = t.detach().contiguous()
+    array = t.numpy()
+    if t.dtype == torch.int64:
+        dtype, data = "int64", [int(v) for v in array.reshape(-1)]
+        raw = array.astype("<i8").tobytes()
+    else:
+        dtype = {torch.float32: "float32", torch.float64: "float64"}[t.dtype]
+        data = [float(v) for v in array.reshape(-1)]
+        raw = array.astype("<f4" if dtype == "float32" else "<f8").tobytes()
+    if dtype != "int64" and not all(math.isfinite(v) for v in data):
+        raise SpecError(f"non-finite value in a {dtype} tensor of shape {list(t.shape)}")
+    return {"dtype": dtype, "shape": list(t.shape), "sha256": hashlib.sha256(raw).hexdigest(), "data": data}
+
+
+def encode_results(results: dict, inputs_rounded: bool) -> dict:
+    return {
+        "inputsRounded": inputs_rounded,
+        "loss": encode_tensor(results["loss"]),
+        "logits": encode_tensor(results["logits"]),
+        "preActivations": {k: encode_tensor(v) for k, v in results["preActivations"].items()},
+        "grads": {k: encode_tensor(v) for k, v in results["grads"].items()},
+    }
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def canonical_spec_hash(case: dict) -> str:
+    return hashlib.sha256(json.dumps(case, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def count_exact_zeros(results: dict, model: dict) -> int:
+    relu_modules = [str(m) for (m, _, _), layer in zip(layer_names(model), model["layers"]) if layer["activation"] == "relu"]
+    return sum(int((results["preActivations"][m] == 0).sum()) for m in relu_modules)
+
+
+def golden_for(case: dict) -> dict:
+    inputs = case_inputs(case)
+    runs = {name: torch_results(case, inputs, dtype) for name, dtype in TORCH_DTYPES.items()}
+    expected_zeros = case.get("expectExactZeroPreActivations")
+    if expected_zeros is not None:
+        for name, run in runs.items():
+            found = count_exact_zeros(run, case["model"])
+            if found != expected_zeros:
+                raise SpecError(f"case {case['name']}: {found} ReLU pre-activations are exactly 0 in {name}, the spec expects {expected_zeros}")
+    params = parameter_shapes(case["model"])
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "case": case["name"],
+        "description": case["description"],
+        "model": case["model"],
+        "dtype": case["dtype"],
+        "inputs": {"x": encode_tensor(inputs["x"]), "target": encode_tensor(inputs["target"])},
+        "parameters": {name: encode_tensor(inputs[name]) for name in params},
+        "expected": {
+            "float32": encode_results(runs["float32"], inputs_rounded=case["dtype"] != "float32"),
+            "float64": encode_results(runs["float64"], inputs_rounded=False),
+        },
+        "provenance": {
+            "generator": GENERATOR_FILE.relative_to(ROOT).as_posix(),
+            "generatorSha256": sha256_file(GENERATOR_FILE),
+            "specSha256": canonical_spec_hash(case),
+            "seed": case.get("seed"),
+            "command": f"npm run goldens -- --case {case['name']}",
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+    }
+
+
+def load_cases(selected: list[str]) -> list[dict]:
+    cases = json.loads(CASES_FILE.read_text())["cases"]
+    names = [c["name"] for c in cases]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{CASES_FILE.name}: duplicate case names")
+    unknown = [n for n in selected if n not in names]
+    if unknown:
+        raise SpecError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    return [c for c in cases if not selected or c["name"] in selected]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path, help="directory to write <case>.json into")
+    parser.add_argument("--case", action="append", default=[], help="only this case (repeatable)")
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        cases = load_cases(args.case)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for case in cases:
+            text = json.dumps(golden_for(case), indent=1, allow_nan=False) + "\n"
+            (args.out / f"{case['name']}.json").write_text(text)
+            print(f"generated {case['name']}", flush=True)
+    except SpecError as err:
+        print(f"generate_goldens: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { InputError, type PathSegment } from '../errors.ts';
+import type { Target } from '../nn/crossEntropy.ts';
+import type { MlpInputs } from '../nn/mlp.ts';
+import { layerNames, parameterShapes } from '../nn/names.ts';
+import { numClasses, type ModelSpec } from '../nn/spec.ts';
+import { DTYPES, type DType } from '../tensor/dtype.ts';
+import { numel, sameShape, tensor, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
+import { GoldenJson, type FloatTensorJson } from './schema.ts';
+
+/** What torch computed in one precision. */
+export interface ExpectedResults {
+  /** The case's inputs were rounded to this precision before torch ran (float32 run of a float64 case). */
+  readonly inputsRounded: boolean;
+  readonly loss: number;
+  readonly logits: Tensor;
+  /** Each layer's Linear output, in layer order. */
+  readonly preActivations: readonly Tensor[];
+  readonly grads: NamedTensors;
+}
+
+/** A validated golden: everything typed, every tensor checked against its shape and digest. */
+export interface GoldenCase {
+  readonly file: string;
+  readonly name: string;
+  readonly description: string;
+  readonly spec: ModelSpec;
+  /** The precision the inputs are stored in. */
+  readonly dtype: DType;
+  readonly inputs: MlpInputs;
+  readonly expected: Readonly<Record<DType, ExpectedResults>>;
+  readonly provenance: GoldenJson['provenance'];
+}
+
+export function loadGolden(file: string): GoldenCase {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(file, null, `cannot read golden file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return parseGolden(text, file);
+}
+
+/** Parses and validates golden text; `file` is only used to name it in errors. */
+export function parseGolden(text: string, file: string): GoldenCase {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(file, null, `not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = GoldenJson.safeParse(raw);
+  if (!parsed.success) throw schemaError(file, parsed.error);
+  return new GoldenDecoder(file, parsed.data).decode();
+}
+
+function schemaError(file: string, error: z.ZodError): InputError {
+  const [first] = error.issues;
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
+  return new InputError(file, (first?.path ?? []) as PathSegment[], `${first?.message ?? 'invalid'}${more}`);
+}
+
+function sha256Of(data: Float32Array | Float64Array | BigInt64Array): string {
+  // Typed arrays hold host byte order; the digests are over little-endian bytes.
+  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+}
+
+/** The checks a JSON Schema cannot express, with the JSON path of whatever fails. */
+class GoldenDecoder {
+  private readonly file: string;
+  private readonly json: GoldenJson;
+
+  constructor(file: string, json: GoldenJson) {
+    this.file = file;
+    this.json = json;
+  }
+
+  private fail(path: readonly PathSegment[], reason: string): never {
+    throw new InputError(this.file, path, reason);
+  }
+
+  decode(): GoldenCase {
+    const { json } = this;
+    const spec = json.model;
+    const batch = json.inputs.x.shape[0] ?? 0;
+    const x = this.floatTensor(json.inputs.x, ['inputs', 'x'], json.dtype, [batch, spec.inputSize]);
+    const target = this.target(spec, batch);
+    const params = this.namedTensors(json.parameters, ['parameters'], json.dtype, parameterShapes(spec));
+    const gradShapes = new Map<string, readonly number[]>([['x', x.shape]]);
+    for (const [name, shape] of parameterShapes(spec)) gradShapes.set(name, shape);
+    const expected = Object.fromEntries(
+      DTYPES.map((dtype) => [dtype, this.results(spec, dtype, batch, gradShapes)]),
+    ) as Record<DType, ExpectedResults>;
+    return {
+      file: this.file,
+      name: json.case,
+      description: json.description,
+      spec,
+      dtype: json.dtype,
+      inputs: { x, target, params },
+      expected,
+      provenance: json.provenance,
+    };
+  }
+
+  private floatTensor(t: FloatTensorJson, path: PathSegment[], dtype: DType, shape: readonly number[]): Tensor {
+    if (t.dtype !== dtype) this.fail([...path, 'dtype'], `is ${t.dtype}, expected ${dtype}`);
+    if (!sameShape(t.shape, shape)) this.fail([...path, 'shape'], `is [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    if (t.data.length !== numel(t.shape)) {
+      this.fail([...path, 'data'], `has ${t.data.length} values, shape [${t.shape.join(', ')}] holds ${numel(t.shape)}`);
+    }
+    const out = tensor(dtype, t.shape, t.data);
+    const inexact = out.data.findIndex((v, i) => v !== t.data[i]);
+    if (inexact >= 0) this.fail([...path, 'data', inexact], `${t.data[inexact]} is not a ${dtype} value`);
+    if (sha256Of(out.data) !== t.sha256) {
+      this.fail([...path, 'sha256'], 'does not match data: the numbers changed after torch wrote them');
+    }
+    return out;
+  }
+
+  private target(spec: ModelSpec, batch: number): Target {
+    const t = this.json.inputs.target;
+    const path = ['inputs', 'target'];
+    const classes = numClasses(spec);
+    if (spec.loss.target === 'probabilities') {
+      if (t.dtype === 'int64') this.fail([...path, 'dtype'], `is int64, the loss takes probabilities in ${this.json.dtype}`);
+      return { kind: 'probabilities', probs: this.floatTensor(t, path, this.json.dtype, [batch, classes]) };
+    }
+    if (t.dtype !== 'int64') this.fail([...path, 'dtype'], `is ${t.dtype}, the loss takes int64 class indices`);
+    if (!sameShape(t.shape, [batch])) this.fail([...path, 'shape'], `is [${t.shape.join(', ')}], expected [${batch}]`);
+    if (t.data.length !== batch) this.fail([...path, 'data'], `has ${t.data.length} values, shape [${batch}] holds ${batch}`);
+    const bad = t.data.findIndex((c) => !(c >= 0 && c < classes));
+    if (bad >= 0) this.fail([...path, 'data', bad], `${t.data[bad]} is not a class index in [0, ${classes})`);
+    const indices = Int32Array.from(t.data);
+    if (sha256Of(BigInt64Array.from(t.data, BigInt)) !== t.sha256) {
+      this.fail([...path, 'sha256'], 'does not match data: the numbers changed after torch wrote them');
+    }
+    return { kind: 'class_indices', indices };
+  }
+
+  private namedTensors(
+    record: Record<string, FloatTensorJson>,
+    path: PathSegment[],
+    dtype: DType,
+    shapes: ReadonlyMap<string, readonly number[]>,
+  ): NamedTensors {
+    for (const name of Object.keys(record)) {
+      if (!shapes.has(name)) this.fail([...path, name], `is not a tensor of this model (expected ${[...shapes.keys()].join(', ')})`);
+    }
+    const out: NamedTensors = {};
+    for (const [name, shape] of shapes) {
+      const t = record[name];
+      if (t === undefined) this.fail([...path, name], 'is missing');
+      out[name] = this.floatTensor(t, [...path, name], dtype, shape);
+    }
+    return out;
+  }
+
+  private results(spec: ModelSpec, dtype: DType, batch: number, gradShapes: ReadonlyMap<string, readonly number[]>): ExpectedResults {
+    const r = this.json.expected[dtype];
+    const path = ['expected', dtype];
+    const roundedInputs = dtype === 'float32' && this.json.dtype === 'float64';
+    if (r.inputsRounded !== roundedInputs) this.fail([...path, 'inputsRounded'], `is ${r.inputsRounded}, expected ${roundedInputs} for a ${this.json.dtype} case`);
+    const preShapes = new Map(layerNames(spec).map((n, i) => [String(n.module), [batch, spec.layers[i]!.out]]));
+    const pre = this.namedTensors(r.preActivations, [...path, 'preActivations'], dtype, preShapes);
+    const grads = this.namedTensors(r.grads, [...path, 'grads'], dtype, gradShapes);
+    return {
+      inputsRounded: r.inputsRounded,
+      loss: this.floatTensor(r.loss, [...path, 'loss'], dtype, []).data[0]!,
+      logits: this.floatTensor(r.logits, [...path, 'logits'], dtype, [batch, numClasses(spec)]),
+      preActivations: [...preShapes.keys()].map((k) => pre[k]!),
+      grads,
+    };
+  }
+}

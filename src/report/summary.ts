@@ -1,0 +1,51 @@
+import type { CaseCheck } from '../parity/checkGoldens.ts';
+import { DTYPES, type DType } from '../tensor/dtype.ts';
+import { sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
+import { percent, sci, textTable } from './format.ts';
+
+/** One row of the main job's table: a case evaluated in one precision. */
+export interface SummaryRow {
+  readonly case: string;
+  readonly dtype: DType;
+  readonly loss: ComparisonRecord | undefined;
+  readonly worstGrad: ComparisonRecord | undefined;
+  readonly failures: readonly ComparisonRecord[];
+}
+
+const isTsVsTorch = (r: ComparisonRecord, d: DType) =>
+  r.actual.source === 'ts' && r.actual.dtype === d && r.expected.source === 'torch' && r.expected.dtype === d;
+
+/** Rows per case and precision; a row fails when any comparison involving that run fails. */
+export function summaryRows(checks: readonly CaseCheck[]): SummaryRow[] {
+  return checks.flatMap((check) =>
+    DTYPES.map((dtype) => {
+      const own = check.records.filter((r) => r.actual.dtype === dtype);
+      const grads = check.records.filter((r) => isTsVsTorch(r, dtype) && r.tensor.startsWith('grad['));
+      const worstGrad = grads.reduce<ComparisonRecord | undefined>((w, r) => (w === undefined || worstShare(r) > worstShare(w) ? r : w), undefined);
+      return {
+        case: check.case,
+        dtype,
+        loss: check.records.find((r) => isTsVsTorch(r, dtype) && r.tensor === 'loss'),
+        worstGrad,
+        failures: own.filter((r) => r.verdict === 'fail'),
+      };
+    }),
+  );
+}
+
+function describeWorst(r: ComparisonRecord | undefined): string {
+  if (r?.worst === null || r === undefined) return '-';
+  return `${percent(r.worst.share)} ${r.tensor.replace(/^grad\[(.*)\]$/, '$1')}[${r.worst.index.join(',')}]`;
+}
+
+/** The per-case table `npm start` prints. */
+export function summaryTable(rows: readonly SummaryRow[]): string {
+  const body = rows.map((row) => [
+    row.case,
+    row.dtype,
+    row.loss?.worst ? `${sci(row.loss.worst.absDiff)} (${percent(row.loss.worst.share)})` : '-',
+    describeWorst(row.worstGrad),
+    row.failures.length === 0 ? 'pass' : `FAIL: ${row.failures.map((f) => `${f.tensor} ${sideLabel(f.actual)}~${sideLabel(f.expected)}`).join('; ')}`,
+  ]);
+  return textTable(['case', 'dtype', 'loss |ts-torch| (of bound)', 'worst grad, share of bound', 'verdict'], body);
+}

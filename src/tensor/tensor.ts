@@ -1,0 +1,58 @@
+import { allocate, dtypeOf, type DType, type FloatArray } from './dtype.ts';
+
+/** A dense row-major tensor. `shape` [] is a scalar holding one element. */
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly data: FloatArray;
+}
+
+/** Tensors by name: parameters (`0.weight`), the input `x`, and their gradients. */
+export type NamedTensors = Record<string, Tensor>;
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+export function tensor(dtype: DType, shape: readonly number[], values?: ArrayLike<number>): Tensor {
+  const data = allocate(dtype, numel(shape));
+  if (values !== undefined) {
+    if (values.length !== data.length) {
+      throw new RangeError(`tensor of shape [${shape.join(', ')}] needs ${data.length} values, got ${values.length}`);
+    }
+    data.set(values);
+  }
+  return { shape: [...shape], data };
+}
+
+export function scalar(dtype: DType, value: number): Tensor {
+  return tensor(dtype, [], [value]);
+}
+
+export function dtypeOfTensor(t: Tensor): DType {
+  return dtypeOf(t.data);
+}
+
+/** Copies a tensor into another precision (rounding to nearest when narrowing). */
+export function cast(t: Tensor, dtype: DType): Tensor {
+  return tensor(dtype, t.shape, t.data);
+}
+
+/** The multi-index of a flat row-major offset, e.g. 5 in [2, 3] → [1, 2]. */
+export function unravelIndex(flat: number, shape: readonly number[]): number[] {
+  const index = new Array<number>(shape.length).fill(0);
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    const extent = shape[axis] ?? 1;
+    index[axis] = flat % extent;
+    flat = Math.floor(flat / extent);
+  }
+  return index;
+}
+
+/** `(1, 2)` as PyTorch prints tensor indices; a scalar's index is `()`. */
+export function formatIndex(flat: number, shape: readonly number[]): string {
+  return `(${unravelIndex(flat, shape).join(', ')})`;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,50 @@
+/**
+ * Where a bound comes from. Reported per element so a reader can tell what the allowance is
+ * made of:
+ * - arithmetic: roundings of + and × (the γ_n terms of every dot product and sum, and the few
+ *   single roundings of the loss);
+ * - elementary: exp and log, each taken as accurate to 1 ulp (2u relative; glibc, SLEEF's u10
+ *   functions that PyTorch uses on CPU, and V8's fdlibm port all document ≤ 1 ulp);
+ * - inputRounding: the two sides started from different inputs (a float64 case rounded to
+ *   float32 on one side only);
+ * - branch: a ReLU whose pre-activation sits so close to 0 that the two sides took different
+ *   branches; the allowance is the whole gradient that one side let through.
+ */
+export const BOUND_PARTS = ['arithmetic', 'elementary', 'inputRounding', 'branch'] as const;
+export type BoundPart = (typeof BOUND_PARTS)[number];
+
+/** An elementwise absolute error bound, split by where it comes from. */
+export interface ErrorBound {
+  readonly shape: readonly number[];
+  readonly parts: Readonly<Record<BoundPart, Float64Array>>;
+}
+
+export function zeroBound(shape: readonly number[], length: number): ErrorBound {
+  const parts = Object.fromEntries(BOUND_PARTS.map((p) => [p, new Float64Array(length)])) as Record<BoundPart, Float64Array>;
+  return { shape: [...shape], parts };
+}
+
+/** A bound with one part set and the others zero. */
+export function boundFrom(shape: readonly number[], part: BoundPart, values: Float64Array): ErrorBound {
+  const bound = zeroBound(shape, values.length);
+  bound.parts[part].set(values);
+  return bound;
+}
+
+export function totalAt(bound: ErrorBound, i: number): number {
+  let sum = 0;
+  for (const p of BOUND_PARTS) sum += bound.parts[p][i]!;
+  return sum;
+}
+
+export function totals(bound: ErrorBound): Float64Array {
+  const n = bound.parts.arithmetic.length;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = totalAt(bound, i);
+  return out;
+}
+
+/** The parts of one element, for reports. */
+export function partsAt(bound: ErrorBound, i: number): Record<BoundPart, number> {
+  return Object.fromEntries(BOUND_PARTS.map((p) => [p, bound.parts[p][i]!])) as Record<BoundPart, number>;
+}

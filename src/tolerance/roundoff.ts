@@ -1,0 +1,55 @@
+import { unitRoundoff, type DType } from '../tensor/dtype.ts';
+
+/**
+ * γ_n = n·u / (1 − n·u): the relative error bound of a sum or dot product of n terms computed
+ * in precision u, in any order, with or without FMA (Higham, Accuracy and Stability of
+ * Numerical Algorithms, 2nd ed., §3.1). A length-n dot product does n multiplications and
+ * n − 1 additions; γ_n covers both.
+ */
+export function gamma(n: number, u: number): number {
+  if (n <= 0 || u === 0) return 0;
+  const nu = n * u;
+  return nu < 1 ? nu / (1 - nu) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The rounding budget of a comparison between two computations. Each side rounds in its own
+ * precision (u = 0 for an exact reference), and to first order their errors add, so one
+ * propagation with the summed per-operation bounds bounds |side A − side B|.
+ */
+/**
+ * Below the normal range the relative model fl(x) = x(1 + δ) fails: results are subnormal and
+ * carry an absolute error up to half the subnormal spacing (or flush to 0), so the full model is
+ * fl(x) = x(1 + δ) + η (Higham §2.1). We take |η| ≤ the smallest subnormal (2^-149 in float32,
+ * 2^-1074 in float64), a whole spacing rather than half so that it is representable in float64.
+ */
+export function underflowUnit(dtype: DType): number {
+  return dtype === 'float32' ? 2 ** -149 : Number.MIN_VALUE;
+}
+
+export class Roundoffs {
+  readonly dtypes: readonly (DType | 'exact')[];
+  private readonly us: readonly number[];
+  private readonly etas: readonly number[];
+
+  constructor(dtypes: readonly (DType | 'exact')[]) {
+    this.dtypes = dtypes;
+    this.us = dtypes.map((d) => (d === 'exact' ? 0 : unitRoundoff(d)));
+    this.etas = dtypes.map((d) => (d === 'exact' ? 0 : underflowUnit(d)));
+  }
+
+  /** Σ_sides k·η_side: the absolute underflow error of k operations. */
+  underflow(k: number): number {
+    return this.etas.reduce((sum, eta) => sum + k * eta, 0);
+  }
+
+  /** Σ_sides γ_n(u_side): the relative bound of one length-n reduction. */
+  gamma(n: number): number {
+    return this.us.reduce((sum, u) => sum + gamma(n, u), 0);
+  }
+
+  /** Σ_sides k·u_side: k single roundings. */
+  ulps(k: number): number {
+    return this.us.reduce((sum, u) => sum + k * u, 0);
+  }
+}

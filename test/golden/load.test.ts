@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.ts';
+import { loadGolden, parseGolden } from '../../src/golden/load.ts';
+import { goldenJsonSchema } from '../../src/golden/schema.ts';
+import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+
+const SEED = 'goldens/seed-3-4-2.json';
+const seedText = readFileSync(SEED, 'utf8');
+
+/** Applies an edit to the parsed seed golden and returns the error parsing it raises. */
+function errorAfter(edit: (g: any) => void): InputError {
+  const g = JSON.parse(seedText);
+  edit(g);
+  try {
+    parseGolden(JSON.stringify(g), SEED);
+  } catch (err) {
+    if (err instanceof InputError) return err;
+    throw err;
+  }
+  throw new Error('the edited golden loaded without error');
+}
+
+describe('committed goldens', () => {
+  it.each(listGoldenFiles())('%s loads, and every tensor matches the SHA-256 torch wrote', (file) => {
+    // The loader recomputes each tensor's digest over its bytes after JSON.parse: a float that did
+    // not survive the decimal round trip bit-exactly would fail here.
+    const golden = loadGolden(file);
+    expect(golden.provenance.generator).toBe('scripts/generate_goldens.py');
+    expect(file).toBe(`goldens/${golden.name}.json`);
+  });
+
+  it('keep a negative zero through JSON, typed array and digest', () => {
+    const g = JSON.parse(seedText);
+    const grad = g.expected.float32.grads['0.weight'];
+    expect(grad.data[0]).toBe(0);
+    const bytes = new Float32Array(grad.data);
+    bytes[0] = -0;
+    grad.sha256 = createHash('sha256').update(new Uint8Array(bytes.buffer)).digest('hex');
+    // JSON.stringify writes -0 as 0, so write it the way Python's json module does.
+    grad.data[0] = 'NEGATIVE_ZERO';
+    const text = JSON.stringify(g).replace('"NEGATIVE_ZERO"', '-0.0');
+    expect(Object.is(parseGolden(text, SEED).expected.float32.grads['0.weight']!.data[0], -0)).toBe(true);
+  });
+
+  it('reproduce the notebook\'s PyTorch printout in the seed case', () => {
+    const { grads } = loadGolden(SEED).expected.float32;
+    const rounded = (name: string) => Array.from(grads[name]!.data, (v) => Number(v.toFixed(4)) + 0);
+    expect(rounded('x')).toEqual([-0.0454, 0.2271, -0.1817]);
+    expect(rounded('2.bias')).toEqual([0.2524, -0.2524]);
+    expect(rounded('0.bias')).toEqual([0, -0.2271, 0, 0]);
+  });
+
+  it('goldens/schema.json is the JSON Schema generated from the zod schema', () => {
+    expect(JSON.parse(readFileSync('goldens/schema.json', 'utf8'))).toEqual(goldenJsonSchema());
+  });
+});
+
+describe('a damaged golden is rejected with the file and the JSON path', () => {
+  it('missing file', () => {
+    expect(() => loadGolden('goldens/no-such-case.json')).toThrow('goldens/no-such-case.json: cannot read golden file (ENOENT)');
+  });
+
+  it('truncated JSON', () => {
+    expect(() => parseGolden(seedText.slice(0, 500), SEED)).toThrow(/^goldens\/seed-3-4-2\.json: not valid JSON/);
+  });
+
+  it('wrong schema version', () => {
+    expect(errorAfter((g) => (g.schemaVersion = 2)).message).toMatch(/^goldens\/seed-3-4-2\.json: schemaVersion: /);
+  });
+
+  it('one number changed by one ulp', () => {
+    const err = errorAfter((g) => (g.expected.float32.grads.x.data[0] = -0.045427009463310242));
+    expect(err.message).toBe('goldens/seed-3-4-2.json: expected.float32.grads.x.sha256: does not match data: the numbers changed after torch wrote them');
+  });
+
+  it('a value that is not a float32 in a float32 tensor', () => {
+    expect(errorAfter((g) => (g.parameters['0.bias'].data[1] = 0.1)).message).toBe(
+      'goldens/seed-3-4-2.json: parameters["0.bias"].data[1]: 0.1 is not a float32 value',
+    );
+  });
+
+  it('data length that does not match the shape', () => {
+    expect(errorAfter((g) => g.parameters['2.weight'].data.pop()).message).toBe(
+      'goldens/seed-3-4-2.json: parameters["2.weight"].data: has 7 values, shape [2, 4] holds 8',
+    );
+  });
+
+  it('a missing parameter, and one the model does not have', () => {
+    expect(errorAfter((g) => delete g.parameters['2.bias']).message).toBe('goldens/seed-3-4-2.json: parameters["2.bias"]: is missing');
+    expect(errorAfter((g) => (g.parameters['9.weight'] = g.parameters['2.bias'])).message).toMatch(/parameters\["9\.weight"\]: is not a tensor of this model/);
+  });
+
+  it('a wrong dtype', () => {
+    expect(errorAfter((g) => (g.expected.float64.logits.dtype = 'float32')).message).toBe(
+      'goldens/seed-3-4-2.json: expected.float64.logits.dtype: is float32, expected float64',
+    );
+  });
+
+  it('an unknown activation', () => {
+    expect(errorAfter((g) => (g.model.layers[0].activation = 'gelu')).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.layers\[0\]\.activation: /);
+  });
+
+  it('an unknown field', () => {
+    expect(errorAfter((g) => (g.extra = 1)).message).toMatch(/^goldens\/seed-3-4-2\.json: \(root\): Unrecognized key/);
+  });
+});

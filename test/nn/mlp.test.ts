@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { crossEntropyForward } from '../../src/nn/crossEntropy.ts';
+import { backward, forward, lossAndGrads, ShapeError } from '../../src/nn/mlp.ts';
+import { describeModel, gradientNames, layerNames } from '../../src/nn/names.ts';
+import { reluBackward, reluForward } from '../../src/nn/relu.ts';
+import type { ModelSpec } from '../../src/nn/spec.ts';
+import { tensor } from '../../src/tensor/tensor.ts';
+import { notebookInputs, notebookSpec } from '../helpers.ts';
+
+describe('the notebook network', () => {
+  it('reproduces the notebook\'s float32 analytic gradients bit for bit', () => {
+    const { loss, grads } = lossAndGrads(notebookSpec, notebookInputs(), 'float32');
+    // The notebook's numpy printout (float32, 8 significant digits).
+    expect(loss).toBeCloseTo(0.29085004, 7);
+    expect(Array.from(grads.x!.data)).toEqual([-0.04542700573801994, 0.22713501751422882, -0.18170802295207977]);
+    expect(Array.from(grads['2.bias']!.data).map((v) => v.toPrecision(8))).toEqual(['0.25237226', '-0.25237221']);
+    expect(Array.from(grads['2.weight']!.data.slice(0, 4)).map((v) => v.toPrecision(8))).toEqual(['0.0000000', '0.38865328', '0.0000000', '0.0000000']);
+  });
+
+  it('names tensors as the equivalent torch.nn.Sequential\'s state_dict', () => {
+    expect(gradientNames(notebookSpec)).toEqual(['x', '0.weight', '0.bias', '2.weight', '2.bias']);
+    expect(describeModel(notebookSpec)).toBe('Linear(3, 4) → ReLU → Linear(4, 2) → cross_entropy(probabilities, reduction=sum)');
+  });
+
+  it('rounds every float32 result to float32 and keeps float64 apart', () => {
+    const f32 = forward(notebookSpec, notebookInputs(), 'float32');
+    const f64 = forward(notebookSpec, notebookInputs(), 'float64');
+    for (const v of f32.crossEntropy.softmax.data) expect(Math.fround(v)).toBe(v);
+    expect(f32.loss).not.toBe(f64.loss);
+    expect(Math.abs(f32.loss - f64.loss)).toBeLessThan(1e-6);
+  });
+});
+
+describe('ReLU', () => {
+  it('has derivative 0 at exactly 0, as PyTorch', () => {
+    const z = tensor('float64', [1, 3], [-1, 0, 2]);
+    const dh = tensor('float64', [1, 3], [5, 5, 5]);
+    expect(Array.from(reluBackward(dh, z).data)).toEqual([0, 0, 5]);
+  });
+
+  it('propagates NaN forward and backward, float64', () => {
+    const z = tensor('float64', [2], [Number.NaN, -1]);
+    expect(Number.isNaN(reluForward(z).data[0]!)).toBe(true);
+    expect(Number.isNaN(reluBackward(tensor('float64', [2], [Number.NaN, 1]), z).data[0]!)).toBe(true);
+  });
+});
+
+describe('cross-entropy', () => {
+  const spec = (target: 'class_indices' | 'probabilities', reduction: 'mean' | 'sum'): ModelSpec => ({
+    inputSize: 2,
+    layers: [{ out: 3, bias: false, activation: 'identity' }],
+    loss: { kind: 'softmax_cross_entropy', target, reduction },
+  });
+  const params = { '0.weight': tensor('float64', [3, 2], [1, 0, 0, 1, 1, 1]) };
+  const x = tensor('float64', [2, 2], [0.5, -0.25, 2, 1]);
+
+  it('mean divides the sum by the batch size, for index and probability targets alike', () => {
+    for (const target of ['class_indices', 'probabilities'] as const) {
+      const t = target === 'class_indices'
+        ? { kind: target, indices: Int32Array.from([2, 0]) }
+        : { kind: target, probs: tensor('float64', [2, 3], [0, 0, 1, 1, 0, 0]) };
+      const sum = lossAndGrads(spec(target, 'sum'), { x, target: t, params }, 'float64');
+      const mean = lossAndGrads(spec(target, 'mean'), { x, target: t, params }, 'float64');
+      expect(mean.loss).toBeCloseTo(sum.loss / 2, 15);
+      expect(mean.grads.x!.data[0]).toBeCloseTo(sum.grads.x!.data[0]! / 2, 15);
+    }
+  });
+
+  it('a one-hot probability target gives the same loss as its class index', () => {
+    const byIndex = lossAndGrads(spec('class_indices', 'sum'), { x, target: { kind: 'class_indices', indices: Int32Array.from([2, 0]) }, params }, 'float64');
+    const byProbs = lossAndGrads(spec('probabilities', 'sum'), { x, target: { kind: 'probabilities', probs: tensor('float64', [2, 3], [0, 0, 1, 1, 0, 0]) }, params }, 'float64');
+    expect(byProbs.loss).toBeCloseTo(byIndex.loss, 14);
+    expect(Array.from(byProbs.grads['0.weight']!.data)).toEqual(Array.from(byIndex.grads['0.weight']!.data));
+  });
+
+  it('stays finite for logits of ±1000, float32', () => {
+    const logits = tensor('float32', [1, 3], [1000, -1000, 0]);
+    const trace = crossEntropyForward(logits, { kind: 'class_indices', indices: Int32Array.from([1]) }, spec('class_indices', 'sum').loss, 'float32');
+    expect(trace.loss.data[0]).toBe(2000);
+    expect(Array.from(trace.softmax.data)).toEqual([1, 0, 0]);
+  });
+
+  it('keeps Σp for soft targets that do not sum to 1, as PyTorch', () => {
+    const target = { kind: 'probabilities' as const, probs: tensor('float64', [2, 3], [0.5, 0.5, 0.5, 0, 0, 0]) };
+    const fwd = forward(spec('probabilities', 'sum'), { x, target, params }, 'float64');
+    const dLogits = backward(fwd).dLogits;
+    // Row 1 has Σp = 0, so its gradient is exactly 0: −p + softmax·Σp.
+    expect(Array.from(dLogits.data.slice(3))).toEqual([0, 0, 0]);
+    const s = fwd.crossEntropy.softmax.data;
+    expect(dLogits.data[0]).toBeCloseTo(1.5 * s[0]! - 0.5, 15);
+  });
+});
+
+describe('bad input', () => {
+  it('names the tensor whose shape is wrong', () => {
+    const inputs = notebookInputs();
+    const bad = { ...inputs, params: { ...inputs.params, '2.weight': tensor('float32', [4, 2]) } };
+    expect(() => forward(notebookSpec, bad, 'float32')).toThrow(new ShapeError('parameter 2.weight has shape [4, 2], expected [2, 4]'));
+  });
+
+  it('rejects parameters the model does not have', () => {
+    const inputs = notebookInputs();
+    const bad = { ...inputs, params: { ...inputs.params, '4.weight': tensor('float32', [1, 1]) } };
+    expect(() => forward(notebookSpec, bad, 'float32')).toThrow(/4\.weight is not part of this model/);
+  });
+
+  it('rejects class indices outside [0, C)', () => {
+    const spec: ModelSpec = { ...notebookSpec, loss: { ...notebookSpec.loss, target: 'class_indices' } };
+    const inputs = { ...notebookInputs(), target: { kind: 'class_indices' as const, indices: Int32Array.from([2]) } };
+    expect(() => forward(spec, inputs, 'float32')).toThrow(/target\[0\] = 2 is not a class index in \[0, 2\)/);
+  });
+});
+
+describe('names', () => {
+  it('skip module indices for ReLUs and not for identity layers', () => {
+    const spec: ModelSpec = {
+      inputSize: 2,
+      layers: [
+        { out: 2, bias: true, activation: 'identity' },
+        { out: 2, bias: false, activation: 'relu' },
+        { out: 2, bias: true, activation: 'identity' },
+      ],
+      loss: notebookSpec.loss,
+    };
+    expect(layerNames(spec)).toEqual([
+      { module: 0, weight: '0.weight', bias: '0.bias' },
+      { module: 1, weight: '1.weight', bias: null },
+      { module: 3, weight: '3.weight', bias: '3.bias' },
+    ]);
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
+import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+import type { TsRun } from '../../src/parity/results.ts';
+import { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from '../../src/parity/torchParity.ts';
+import { mismatchMessage } from '../../src/report/message.ts';
+import type { DType } from '../../src/tensor/dtype.ts';
+import { sideLabel } from '../../src/tolerance/compare.ts';
+
+const goldens = listGoldenFiles().map(loadGolden);
+
+function expectAllWithinBounds(records: ReturnType<typeof compareWithTorch>): void {
+  const failures = records.filter((r) => r.verdict === 'fail');
+  expect(failures.length, failures.map(mismatchMessage).join('\n\n')).toBe(0);
+}
+
+describe.each(goldens.map((g) => [g.name, g] as const))('%s', (_, golden) => {
+  const ts = runTsOnGolden(golden);
+  const records = compareWithTorch(golden, ts);
+
+  it.each(TORCH_COMPARISONS.map((c) => [`${sideLabel(c.actual)} vs ${sideLabel(c.expected)}`, c] as const))(
+    '%s: loss, logits, every layer output and every gradient within the derived bound',
+    (_, comparison) => {
+      const mine = records.filter((r) => sideLabel(r.actual) === sideLabel(comparison.actual) && sideLabel(r.expected) === sideLabel(comparison.expected));
+      // loss, logits, one output per layer, x and every parameter.
+      expect(mine.length).toBe(2 + golden.spec.layers.length + Object.keys(golden.expected.float32.grads).length);
+      expectAllWithinBounds(mine);
+    },
+  );
+});
+
+/** The TS run with one gradient element multiplied by (1 + relError); traces untouched. */
+function withPerturbedGradient(run: TsRun, name: string, index: number, relError: number): TsRun {
+  const grads = { ...run.results.grads };
+  const original = grads[name]!;
+  const data = original.data.slice();
+  data[index] = data[index]! * (1 + relError);
+  grads[name] = { shape: original.shape, data };
+  return { ...run, results: { ...run.results, grads } };
+}
+
+/** The element of largest magnitude of the first parameter gradient, so that the change is not swallowed by 0. */
+function largestGradElement(golden: GoldenCase): { name: string; index: number } {
+  const name = Object.keys(golden.expected.float64.grads)[1]!;
+  const data = golden.expected.float64.grads[name]!.data;
+  let index = 0;
+  data.forEach((v, i) => (Math.abs(v) > Math.abs(data[index]!) ? (index = i) : 0));
+  return { name, index };
+}
+
+describe('the bounds are tight enough to catch a real error', () => {
+  const cases: [string, DType, number][] = goldens.flatMap((g) => [
+    // Worst-case bounds lose the sign cancellations of real gradients, and more so with depth:
+    // in float32 the four-hidden-layer case's first-layer bound is ~5e-4 of the largest gradient.
+    [g.name, 'float32', 1e-2],
+    [g.name, 'float64', 1e-3],
+    [g.name, 'float64', 1e-9],
+  ]);
+  it.each(cases)('%s: one gradient element off by a relative %s error in %s is caught', (name, dtype, relError) => {
+    const golden = goldens.find((g) => g.name === name)!;
+    const ts = runTsOnGolden(golden);
+    const { name: grad, index } = largestGradElement(golden);
+    const records = compareWithTorch(golden, { ...ts, [dtype]: withPerturbedGradient(ts[dtype], grad, index, relError) });
+    const failed = records.filter((r) => r.verdict === 'fail').map((r) => `${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)}`);
+    expect(failed).toContain(`grad[${grad}] ts:${dtype}~torch:${dtype}`);
+    expect(failed.every((f) => f.startsWith(`grad[${grad}] ts:${dtype}`))).toBe(true);
+  });
+});
+
+describe('the ReLU kink case', () => {
+  const golden = goldens.find((g) => g.name === 'relu-kink')!;
+  it('has pre-activations exactly 0 in TS and in torch, and lets no gradient through them', () => {
+    const ts = runTsOnGolden(golden);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const zeros = ts[dtype].fwd.layers.slice(0, 2).flatMap((l) => Array.from(l.pre.data)).filter((v) => v === 0).length;
+      const torchZeros = golden.expected[dtype].preActivations.slice(0, 2).flatMap((t) => Array.from(t.data)).filter((v) => v === 0).length;
+      expect([zeros, torchZeros]).toEqual([3, 3]);
+      // Unit 1 of layer 0 and unit 0 of layer 1 sit at 0 for sample 0 and below 0 for sample 1,
+      // so with relu'(0) = 0 their bias gradients are exactly 0; with relu'(0) = 1 they would not be.
+      for (const [name, index] of [['0.bias', 1], ['2.bias', 0]] as const) {
+        expect(golden.expected[dtype].grads[name]!.data[index], `torch ${name}[${index}]`).toBe(0);
+        expect(ts[dtype].results.grads[name]!.data[index], `ts ${name}[${index}]`).toBe(0);
+      }
+    }
+  });
+});
