@@ -26,8 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch._decomp import get_decompositions
+from torch.fx.experimental.proxy_tensor import make_fx
 
 SCHEMA_VERSION = 1
+ONNX_OPSET = 17
 ROOT = Path(__file__).resolve().parent.parent
 CASES_FILE = ROOT / "scripts" / "cases.json"
 GENERATOR_FILE = Path(__file__).resolve()
@@ -167,6 +170,105 @@ def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtyp
     }
 
 
+# --- the ONNX training graph: PyTorch autograd's own backward, exported ---
+
+# Note [Exporting autograd to ONNX]
+# torch.onnx.export cannot trace torch.autograd.grad directly ("Cannot insert a Tensor that
+# requires grad as a constant"). make_fx can: it records the aten ops autograd runs for the
+# backward, and the decompositions below rewrite the backward ops that have no ONNX symbolic in
+# torch 1.13 into plain aten ops. The result is the joint forward + backward graph autograd
+# computes, exported as standard ONNX ops (Gemm, Where, ReduceSum, ScatterElements, ...).
+AUTOGRAD_DECOMPOSITIONS = get_decompositions([
+    torch.ops.aten.threshold_backward,
+    torch.ops.aten._log_softmax_backward_data,
+    torch.ops.aten._softmax_backward_data,
+    torch.ops.aten.nll_loss_forward,
+    torch.ops.aten.nll_loss_backward,
+])
+
+
+def graph_input_names(model: dict) -> list[str]:
+    return ["x", "target", *parameter_shapes(model)]
+
+
+def graph_output_names(model: dict) -> list[str]:
+    modules = [m for m, _, _ in layer_names(model)]
+    return ["loss", "logits", *[f"output.{m}" for m in modules], *[f"grad.{n}" for n in ["x", *parameter_shapes(model)]]]
+
+
+def joint_function(model: dict):
+    """loss, logits, every Linear output and every gradient, as a function of the graph inputs."""
+    names = layer_names(model)
+    param_names = list(parameter_shapes(model))
+
+    def f(x, target, *params):
+        # make_fx hands over plain tensors; the gradients must be taken with respect to these.
+        x = x.detach().requires_grad_(True)
+        params = [p.detach().requires_grad_(True) for p in params]
+        by_name = dict(zip(param_names, params))
+        h, outputs = x, []
+        for (_, weight, bias), layer in zip(names, model["layers"]):
+            h = F.linear(h, by_name[weight], by_name[bias] if bias else None)
+            outputs.append(h)
+            if layer["activation"] == "relu":
+                h = F.relu(h)
+        loss = F.cross_entropy(h, target, reduction=model["loss"]["reduction"])
+        return (loss, h, *outputs, *torch.autograd.grad(loss, [x, *params]))
+
+    return f
+
+
+def drop_lift_fresh_copy(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Probability targets with `mean` divide by a lifted constant (the batch size); torch.onnx 1.13
+    has no symbolic for aten::lift_fresh_copy and make_fx ignores decompositions for it, but the
+    copy is a no-op on a constant, so the node is replaced by its input."""
+    for node in list(gm.graph.nodes):
+        if node.op == "call_function" and node.target == torch.ops.aten.lift_fresh_copy.default:
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+    gm.graph.lint()
+    gm.recompile()
+    return gm
+
+
+class JointGraph(torch.nn.Module):
+    def __init__(self, gm: torch.fx.GraphModule):
+        super().__init__()
+        self.gm = gm
+
+    def forward(self, *args):
+        return self.gm(*args)
+
+
+def export_onnx(case: dict, inputs: dict[str, torch.Tensor], path: Path) -> dict:
+    """Writes the case's joint graph in the case's dtype and returns its description for the golden."""
+    model = case["model"]
+    dtype = TORCH_DTYPES[case["dtype"]]
+    args = tuple(inputs[name] for name in graph_input_names(model))
+    previous_default = torch.get_default_dtype()
+    # torch.onnx 1.13 types scalar constants (the 1/B of `mean`) with the default dtype; without
+    # this a float64 graph silently computes part of the loss in float32.
+    torch.set_default_dtype(dtype)
+    try:
+        gm = drop_lift_fresh_copy(make_fx(joint_function(model), decomposition_table=AUTOGRAD_DECOMPOSITIONS)(*args))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.onnx.export(
+            JointGraph(gm), args, str(path),
+            input_names=graph_input_names(model), output_names=graph_output_names(model),
+            opset_version=ONNX_OPSET, do_constant_folding=False, export_params=True, verbose=False,
+        )
+    finally:
+        torch.set_default_dtype(previous_default)
+    return {
+        "file": f"onnx/{path.name}",
+        "sha256": sha256_file(path),
+        "dtype": case["dtype"],
+        "opset": ONNX_OPSET,
+        "inputs": graph_input_names(model),
+        "outputs": graph_output_names(model),
+    }
+
+
 # --- JSON encoding: exact floats, a digest per tensor ---
 
 
@@ -211,8 +313,9 @@ def count_exact_zeros(results: dict, model: dict) -> int:
     return sum(int((results["preActivations"][m] == 0).sum()) for m in relu_modules)
 
 
-def golden_for(case: dict) -> dict:
+def golden_for(case: dict, out_dir: Path) -> dict:
     inputs = case_inputs(case)
+    onnx_graph = export_onnx(case, inputs, out_dir / "onnx" / f"{case['name']}.onnx")
     runs = {name: torch_results(case, inputs, dtype) for name, dtype in TORCH_DTYPES.items()}
     expected_zeros = case.get("expectExactZeroPreActivations")
     if expected_zeros is not None:
@@ -233,6 +336,7 @@ def golden_for(case: dict) -> dict:
             "float32": encode_results(runs["float32"], inputs_rounded=case["dtype"] != "float32"),
             "float64": encode_results(runs["float64"], inputs_rounded=False),
         },
+        "onnx": onnx_graph,
         "provenance": {
             "generator": GENERATOR_FILE.relative_to(ROOT).as_posix(),
             "generatorSha256": sha256_file(GENERATOR_FILE),
@@ -269,7 +373,7 @@ def main() -> int:
         cases = load_cases(args.case)
         args.out.mkdir(parents=True, exist_ok=True)
         for case in cases:
-            text = json.dumps(golden_for(case), indent=1, allow_nan=False) + "\n"
+            text = json.dumps(golden_for(case, args.out), indent=1, allow_nan=False) + "\n"
             (args.out / f"{case['name']}.json").write_text(text)
             print(f"generated {case['name']}", flush=True)
     except SpecError as err:

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { InputError, type PathSegment } from '../errors.ts';
 import type { Target } from '../nn/crossEntropy.ts';
@@ -8,7 +9,7 @@ import { layerNames, parameterShapes } from '../nn/names.ts';
 import { numClasses, type ModelSpec } from '../nn/spec.ts';
 import { DTYPES, type DType } from '../tensor/dtype.ts';
 import { numel, sameShape, tensor, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
-import { GoldenJson, type FloatTensorJson } from './schema.ts';
+import { GoldenJson, type FloatTensorJson, type OnnxGraphJson } from './schema.ts';
 
 /** What torch computed in one precision. */
 export interface ExpectedResults {
@@ -31,6 +32,8 @@ export interface GoldenCase {
   readonly dtype: DType;
   readonly inputs: MlpInputs;
   readonly expected: Readonly<Record<DType, ExpectedResults>>;
+  /** The exported training graph; `path` is resolved against the golden's directory. */
+  readonly onnx: OnnxGraphJson & { readonly path: string };
   readonly provenance: GoldenJson['provenance'];
 }
 
@@ -102,8 +105,22 @@ class GoldenDecoder {
       dtype: json.dtype,
       inputs: { x, target, params },
       expected,
+      onnx: this.onnxGraph(spec),
       provenance: json.provenance,
     };
+  }
+
+  private onnxGraph(spec: ModelSpec): GoldenCase['onnx'] {
+    const { onnx } = this.json;
+    const params = [...parameterShapes(spec).keys()];
+    const modules = layerNames(spec).map((n) => n.module);
+    const inputs = ['x', 'target', ...params];
+    const outputs = ['loss', 'logits', ...modules.map((m) => `output.${m}`), ...['x', ...params].map((n) => `grad.${n}`)];
+    if (onnx.file !== `onnx/${this.json.case}.onnx`) this.fail(['onnx', 'file'], `is ${onnx.file}, expected onnx/${this.json.case}.onnx`);
+    if (onnx.dtype !== this.json.dtype) this.fail(['onnx', 'dtype'], `is ${onnx.dtype}, the case is ${this.json.dtype}`);
+    if (onnx.inputs.join() !== inputs.join()) this.fail(['onnx', 'inputs'], `are [${onnx.inputs.join(', ')}], expected [${inputs.join(', ')}]`);
+    if (onnx.outputs.join() !== outputs.join()) this.fail(['onnx', 'outputs'], `are [${onnx.outputs.join(', ')}], expected [${outputs.join(', ')}]`);
+    return { ...onnx, path: join(dirname(this.file), onnx.file) };
   }
 
   private floatTensor(t: FloatTensorJson, path: PathSegment[], dtype: DType, shape: readonly number[]): Tensor {

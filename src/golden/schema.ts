@@ -40,6 +40,20 @@ export const ResultsJson = z.strictObject({
   grads: z.record(z.string(), FloatTensorJson),
 });
 
+/** The case's joint forward + backward graph, exported from PyTorch autograd. */
+export const OnnxGraphJson = z.strictObject({
+  /** Relative to the golden's directory. */
+  file: z.string().regex(/^onnx\/[a-z0-9][a-z0-9-]*\.onnx$/, 'onnx/<case>.onnx'),
+  sha256: Sha256,
+  dtype: z.enum(['float32', 'float64']),
+  opset: z.number().int().positive(),
+  /** Graph input names: x, target, then the parameters in state_dict order. */
+  inputs: z.array(z.string()),
+  /** Graph output names: loss, logits, output.<module> per layer, grad.<name> per gradient. */
+  outputs: z.array(z.string()),
+});
+export type OnnxGraphJson = z.infer<typeof OnnxGraphJson>;
+
 export const ProvenanceJson = z.strictObject({
   generator: z.string(),
   generatorSha256: Sha256,
@@ -60,6 +74,7 @@ export const GoldenJson = z.strictObject({
   inputs: z.strictObject({ x: FloatTensorJson, target: z.union([FloatTensorJson, IndexTensorJson]) }),
   parameters: z.record(z.string(), FloatTensorJson),
   expected: z.strictObject({ float32: ResultsJson, float64: ResultsJson }),
+  onnx: OnnxGraphJson,
   provenance: ProvenanceJson,
 });
 export type GoldenJson = z.infer<typeof GoldenJson>;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { loadGolden } from '../golden/load.ts';
 import type { DType } from '../tensor/dtype.ts';
 import type { ComparisonRecord } from '../tolerance/compare.ts';
-import { compareWithTorch } from './torchParity.ts';
+import { compareWithOnnx } from './onnxParity.ts';
+import { compareWithTorch, runTsOnGolden } from './torchParity.ts';
 
 /** Everything the suite found for one golden. */
 export interface CaseCheck {
@@ -24,9 +25,12 @@ export function listGoldenFiles(dir: string = GOLDENS_DIR): string[] {
     .map((f) => join(dir, f));
 }
 
-export function checkGoldenFile(file: string): CaseCheck {
+/** Every comparison the suite makes for one golden: against torch's numbers and against onnxruntime. */
+export async function checkGoldenFile(file: string): Promise<CaseCheck> {
   const golden = loadGolden(file);
-  return { case: golden.name, file, dtype: golden.dtype, records: compareWithTorch(golden) };
+  const ts = runTsOnGolden(golden);
+  const records = [...compareWithTorch(golden, ts), ...(await compareWithOnnx(golden, ts))];
+  return { case: golden.name, file, dtype: golden.dtype, records };
 }
 
 export function passed(check: CaseCheck): boolean {

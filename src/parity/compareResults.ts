@@ -1,31 +1,52 @@
+import type { GoldenCase } from '../golden/load.ts';
 import type { ModelSpec } from '../nn/spec.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { compareTensors, type ComparisonRecord, type Side } from '../tolerance/compare.ts';
 import type { ErrorBound } from '../tolerance/errorBound.ts';
-import type { MlpBounds } from '../tolerance/mlpBound.ts';
-import { namedResultTensors, type Results } from './results.ts';
+import { mlpBounds, type MlpBounds } from '../tolerance/mlpBound.ts';
+import { namedResultTensors, type Results, type TsRun } from './results.ts';
 
-/** The bound of each named result tensor, under the same names namedResultTensors uses. */
+/** Two computations of one case to compare, e.g. ts:float32 against torch:float32. */
+export interface Pair {
+  readonly actual: Side;
+  readonly expected: Side;
+}
+
+const evalDtype = (s: Side): DType => (s.dtype === 'exact' ? 'float64' : s.dtype);
+
+/** The bound of each named result tensor, under the names namedResultTensors uses. */
 function namedBounds(spec: ModelSpec, bounds: MlpBounds, dtype: DType, results: Results): Map<string, ErrorBound> {
   const names = namedResultTensors(spec, results, dtype).map(([name]) => name);
   const ordered = [bounds.loss, bounds.logits, ...bounds.preActivations, ...Object.keys(results.grads).map((g) => bounds.grads[g]!)];
   return new Map(names.map((name, i) => [name, ordered[i]!]));
 }
 
-/** Compares two result sets of one case tensor by tensor, each against its bound. */
-export function compareResults(
-  caseName: string,
-  spec: ModelSpec,
-  actual: { side: Side; results: Results },
-  expected: { side: Side; results: Results },
-  bounds: MlpBounds,
+/**
+ * Compares two result sets of one golden tensor by tensor, each element against the bound of
+ * |actual − expected| derived for this pair of precisions. Magnitudes come from the TS run in the
+ * coarser of the two precisions; ReLU branch allowances from both sides' layer outputs.
+ */
+export function comparePair(
+  golden: GoldenCase,
+  ts: Readonly<Record<DType, TsRun>>,
+  pair: Pair,
+  actual: Results,
+  expected: Results,
 ): ComparisonRecord[] {
-  const dtypeOf = (s: Side): DType => (s.dtype === 'exact' ? 'float64' : s.dtype);
-  const expectedTensors = new Map(namedResultTensors(spec, expected.results, dtypeOf(expected.side)));
-  const boundByName = namedBounds(spec, bounds, dtypeOf(actual.side), actual.results);
-  return namedResultTensors(spec, actual.results, dtypeOf(actual.side)).map(([tensor, value]) =>
+  const coarser: DType = evalDtype(pair.actual) === 'float32' || evalDtype(pair.expected) === 'float32' ? 'float32' : 'float64';
+  const bounds = mlpBounds({
+    fwd: ts[coarser].fwd,
+    bwd: ts[coarser].bwd,
+    stored: golden.inputs,
+    sides: [pair.actual.dtype, pair.expected.dtype],
+    preActivations: [actual.preActivations, expected.preActivations],
+  });
+  const { spec } = golden;
+  const expectedTensors = new Map(namedResultTensors(spec, expected, evalDtype(pair.expected)));
+  const boundByName = namedBounds(spec, bounds, evalDtype(pair.actual), actual);
+  return namedResultTensors(spec, actual, evalDtype(pair.actual)).map(([tensor, value]) =>
     compareTensors(
-      { case: caseName, tensor, actual: actual.side, expected: expected.side },
+      { case: golden.name, tensor, actual: pair.actual, expected: pair.expected },
       value,
       expectedTensors.get(tensor)!,
       boundByName.get(tensor)!,

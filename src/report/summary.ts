@@ -9,8 +9,15 @@ export interface SummaryRow {
   readonly dtype: DType;
   readonly loss: ComparisonRecord | undefined;
   readonly worstGrad: ComparisonRecord | undefined;
+  /** The onnxruntime comparisons (ts~onnx, onnx~torch) in this precision; none when the graph is in the other one. */
+  readonly onnx: readonly ComparisonRecord[];
   readonly failures: readonly ComparisonRecord[];
 }
+
+const worstOf = (records: readonly ComparisonRecord[]) =>
+  records.reduce<ComparisonRecord | undefined>((w, r) => (w === undefined || worstShare(r) > worstShare(w) ? r : w), undefined);
+
+const involvesOnnx = (r: ComparisonRecord) => r.actual.source === 'onnx' || r.expected.source === 'onnx';
 
 const isTsVsTorch = (r: ComparisonRecord, d: DType) =>
   r.actual.source === 'ts' && r.actual.dtype === d && r.expected.source === 'torch' && r.expected.dtype === d;
@@ -21,12 +28,12 @@ export function summaryRows(checks: readonly CaseCheck[]): SummaryRow[] {
     DTYPES.map((dtype) => {
       const own = check.records.filter((r) => r.actual.dtype === dtype);
       const grads = check.records.filter((r) => isTsVsTorch(r, dtype) && r.tensor.startsWith('grad['));
-      const worstGrad = grads.reduce<ComparisonRecord | undefined>((w, r) => (w === undefined || worstShare(r) > worstShare(w) ? r : w), undefined);
       return {
         case: check.case,
         dtype,
         loss: check.records.find((r) => isTsVsTorch(r, dtype) && r.tensor === 'loss'),
-        worstGrad,
+        worstGrad: worstOf(grads),
+        onnx: own.filter(involvesOnnx),
         failures: own.filter((r) => r.verdict === 'fail'),
       };
     }),
@@ -38,6 +45,15 @@ function describeWorst(r: ComparisonRecord | undefined): string {
   return `${percent(r.worst.share)} ${r.tensor.replace(/^grad\[(.*)\]$/, '$1')}[${r.worst.index.join(',')}]`;
 }
 
+/** The onnxruntime column: the worst share over ts~onnx and onnx~torch, and which pair it was. */
+function describeOnnx(records: readonly ComparisonRecord[]): string {
+  const worst = worstOf(records);
+  // Each case has one graph, exported in the case's precision.
+  if (worst === undefined) return '- (other-precision graph)';
+  const pair = worst.actual.source === 'onnx' ? 'onnx~torch' : 'ts~onnx';
+  return `${describeWorst(worst).replace(/^(\S+) /, `$1 ${pair} `)}`;
+}
+
 /** The per-case table `npm start` prints. */
 export function summaryTable(rows: readonly SummaryRow[]): string {
   const body = rows.map((row) => [
@@ -45,7 +61,8 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
     row.dtype,
     row.loss?.worst ? `${sci(row.loss.worst.absDiff)} (${percent(row.loss.worst.share)})` : '-',
     describeWorst(row.worstGrad),
+    describeOnnx(row.onnx),
     row.failures.length === 0 ? 'pass' : `FAIL: ${row.failures.map((f) => `${f.tensor} ${sideLabel(f.actual)}~${sideLabel(f.expected)}`).join('; ')}`,
   ]);
-  return textTable(['case', 'dtype', 'loss |ts-torch| (of bound)', 'worst grad, share of bound', 'verdict'], body);
+  return textTable(['case', 'dtype', 'loss |ts-torch| (of bound)', 'worst grad, share of bound', 'onnxruntime, worst share', 'verdict'], body);
 }

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { InputError } from '../errors.ts';
+import type { GoldenCase } from '../golden/load.ts';
+import { layerNames } from '../nn/names.ts';
+import type { Results } from '../parity/results.ts';
+import type { DType } from '../tensor/dtype.ts';
+import { sameShape, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
+
+/**
+ * Session options, pinned so that a graph computes the same bits on every run:
+ * - the CPU provider: the one onnxruntime-node ships, and the one every machine has;
+ * - one intra-op and one inter-op thread: parallel kernels split reductions by thread count,
+ *   which would make the summation order (and so the rounding) depend on the machine;
+ * - optimisations disabled: the oracle is the graph autograd produced, not a fused rewrite of it
+ *   (Gemm+Relu fusion and friends change where results are rounded).
+ */
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'disabled',
+  logSeverityLevel: 3,
+};
+
+/** One loaded graph, ready to run on its golden's inputs. */
+export class OnnxOracle {
+  readonly golden: GoldenCase;
+  readonly dtype: DType;
+  private readonly session: ort.InferenceSession;
+
+  private constructor(golden: GoldenCase, session: ort.InferenceSession) {
+    this.golden = golden;
+    this.dtype = golden.onnx.dtype;
+    this.session = session;
+  }
+
+  /** Loads a golden's graph: checks the file's SHA-256, creates the session, checks its inputs and outputs. */
+  static async open(golden: GoldenCase): Promise<OnnxOracle> {
+    const { path, sha256 } = golden.onnx;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new InputError(path, null, `cannot read the ONNX graph of ${golden.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== sha256) {
+      throw new InputError(path, null, `SHA-256 is ${actual}, but ${golden.file} records ${sha256}: the graph changed after it was exported`);
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    } catch (err) {
+      throw new InputError(path, null, `onnxruntime cannot load the graph: ${(err as Error).message}`);
+    }
+    const oracle = new OnnxOracle(golden, session);
+    oracle.checkSignature();
+    return oracle;
+  }
+
+  /** The graph's inputs and outputs must be the golden's tensors, with the golden's shapes and dtypes. */
+  private checkSignature(): void {
+    const mismatch = (what: string) => new InputError(this.golden.onnx.path, null, `${what} (golden ${this.golden.file})`);
+    const expectNames = (kind: string, actual: readonly string[], expected: readonly string[]) => {
+      if (actual.join() !== expected.join()) throw mismatch(`graph ${kind} are [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+    };
+    expectNames('inputs', this.session.inputNames, this.golden.onnx.inputs);
+    expectNames('outputs', this.session.outputNames, this.golden.onnx.outputs);
+    const feeds = this.feeds();
+    for (const meta of this.session.inputMetadata) {
+      const feed = feeds[meta.name]!;
+      if (!meta.isTensor) throw mismatch(`graph input ${meta.name} is not a tensor`);
+      if (meta.type !== feed.type) throw mismatch(`graph input ${meta.name} is ${meta.type}, the golden's is ${feed.type}`);
+      if (!sameShape(meta.shape.map(Number), feed.dims)) {
+        throw mismatch(`graph input ${meta.name} has shape [${meta.shape.join(', ')}], the golden's is [${feed.dims.join(', ')}]`);
+      }
+    }
+  }
+
+  private feeds(): Record<string, ort.Tensor> {
+    const { inputs } = this.golden;
+    const float = (t: Tensor) => new ort.Tensor(this.dtype, t.data, [...t.shape]);
+    const target =
+      inputs.target.kind === 'probabilities'
+        ? float(inputs.target.probs)
+        : new ort.Tensor('int64', BigInt64Array.from(inputs.target.indices, BigInt), [inputs.target.indices.length]);
+    const params = Object.entries(inputs.params).map(([name, t]) => [name, float(t)] as const);
+    return { x: float(inputs.x), target, ...Object.fromEntries(params) };
+  }
+
+  /** Runs the graph on the golden's inputs and returns results in the TS model's shape. */
+  async run(): Promise<Results> {
+    const out = await this.session.run(this.feeds());
+    const take = (name: string): Tensor => {
+      const value = out[name];
+      if (value === undefined) throw new InputError(this.golden.onnx.path, null, `graph produced no output ${name}`);
+      if (value.type !== this.dtype) throw new InputError(this.golden.onnx.path, null, `output ${name} is ${value.type}, expected ${this.dtype}`);
+      return { shape: value.dims.map(Number), data: value.data as Float32Array | Float64Array };
+    };
+    const grads: NamedTensors = {};
+    for (const name of ['x', ...Object.keys(this.golden.inputs.params)]) grads[name] = take(`grad.${name}`);
+    return {
+      loss: take('loss').data[0]!,
+      logits: take('logits'),
+      preActivations: layerNames(this.golden.spec).map((n) => take(`output.${n.module}`)),
+      grads,
+    };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+const sessions = new Map<string, Promise<OnnxOracle>>();
+
+/** The oracle of a golden's graph, one session per graph file and hash for the whole process. */
+export function onnxOracleFor(golden: GoldenCase): Promise<OnnxOracle> {
+  const key = `${golden.onnx.path}#${golden.onnx.sha256}`;
+  let oracle = sessions.get(key);
+  if (oracle === undefined) {
+    oracle = OnnxOracle.open(golden);
+    sessions.set(key, oracle);
+    // A failed load is not cached: the next call reports the error afresh.
+    oracle.catch(() => sessions.delete(key));
+  }
+  return oracle;
+}
