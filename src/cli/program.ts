@@ -1,4 +1,8 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { finiteDifferenceCheck, type FdOptions } from '../fd/engine.ts';
+import { explainDrift, sweepElement } from '../fd/explain.ts';
+import { mlpProblem } from '../fd/mlpProblem.ts';
+import { gradcheckText, sweepText } from '../report/gradcheckText.ts';
 import { InputError } from '../errors.ts';
 import { loadGolden } from '../golden/load.ts';
 import { onnxOracleFor } from '../onnx/oracle.ts';
@@ -47,6 +51,69 @@ async function checkCommand(io: Io, files: string[]): Promise<number> {
   return failed.length === 0 ? EXIT.ok : EXIT.parityFailure;
 }
 
+interface GradcheckOptions {
+  dtype?: DType;
+  step: 'auto' | number;
+  mode: 'full' | 'directional';
+  richardson?: boolean;
+  json?: boolean;
+  directions: number;
+  seed: number;
+  divideBy: 'actual' | 'nominal';
+  sweep?: { tensor: string; index: number[] };
+  explain?: { tensor: string; index: number[] };
+}
+
+function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): number {
+  const golden = loadGolden(file);
+  const dtype = opts.dtype ?? golden.dtype;
+  if (opts.sweep !== undefined) {
+    const { tensor, index } = opts.sweep;
+    let sweep;
+    try {
+      sweep = sweepElement(golden, dtype, tensor, index, opts.divideBy);
+    } catch (err) {
+      if (err instanceof RangeError) throw new InputError(file, null, `--sweep: ${err.message}`);
+      throw err;
+    }
+    io.out(opts.json ? `${JSON.stringify({ case: golden.name, dtype, tensor, index, ...sweep }, null, 2)}\n` : sweepText(`${golden.name}: ${tensor}[${index.join(',')}]`, dtype, sweep));
+    return EXIT.ok;
+  }
+  const fdOptions: Partial<FdOptions> = {
+    step: opts.step, mode: opts.mode, richardson: opts.richardson ?? false,
+    directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy,
+  };
+  const problem = mlpProblem(golden, dtype);
+  const report = finiteDifferenceCheck(problem, fdOptions);
+  const loss = runTs(golden.spec, golden.inputs, dtype).results.loss;
+  if (opts.explain && !report.elements.some((e) => e.tensor === opts.explain!.tensor && e.index.join() === opts.explain!.index.join())) {
+    throw new InputError(file, null, `--explain: ${opts.explain.tensor}[${opts.explain.index.join(',')}] is not an element this check looked at`);
+  }
+  const explanation = explainDrift(golden, report, loss, opts.explain);
+  io.out(opts.json ? `${JSON.stringify({ case: golden.name, loss, ...report, explanation }, null, 2)}\n` : gradcheckText(golden.name, loss, report, explanation));
+  return report.verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;
+}
+
+function parseStep(value: string): 'auto' | number {
+  if (value === 'auto') return 'auto';
+  const h = Number(value);
+  if (!(Number.isFinite(h) && h > 0)) throw new InvalidArgumentError('expected "auto" or a positive number such as 1e-5');
+  return h;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n > 0)) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** `x[0,0]`, `0.weight[1,2]` or `2.bias[1]`. */
+function parseElement(value: string): { tensor: string; index: number[] } {
+  const match = /^([\w.]+)\[(\d+(?:,\s*\d+)*)\]$/.exec(value);
+  if (!match) throw new InvalidArgumentError('expected a tensor and an index, e.g. x[0,0] or 0.weight[1,2]');
+  return { tensor: match[1]!, index: match[2]!.split(',').map(Number) };
+}
+
 function buildProgram(io: Io, setCode: (code: number) => void): Command {
   const program = new Command('gradparity')
     .description('Check hand-written gradients against PyTorch, with bounds derived from floating-point error analysis.')
@@ -60,6 +127,22 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--dtype <dtype>', 'precision to evaluate in (default: the golden\'s)').choices(['float32', 'float64']))
     .addOption(new Option('--oracle <oracle>', 'who computes the results: the TS model, or onnxruntime running the exported autograd graph').choices(['ts', 'onnx']).default('ts'))
     .action(async (file: string, opts: { dtype?: DType; oracle: 'ts' | 'onnx' }) => setCode(await evalCommand(io, file, opts)));
+
+  program
+    .command('gradcheck')
+    .description('check the TS analytic gradients against central differences, with a derived bound per element; exit 1 on a real failure')
+    .argument('<golden>', 'a golden file, e.g. goldens/seed-3-4-2.json')
+    .addOption(new Option('--dtype <dtype>', 'precision to evaluate the loss in (default: the golden\'s)').choices(['float32', 'float64']))
+    .addOption(new Option('--step <h>', 'step: "auto" (∛u·max(1, |θ|)) or a number').default('auto').argParser(parseStep))
+    .addOption(new Option('--mode <mode>', 'every element, or k random directions (falling back to every element on failure)').choices(['full', 'directional']).default('full'))
+    .option('--richardson', 'extrapolate (4·D(h/2) − D(h))/3 to cancel the h² term')
+    .addOption(new Option('--directions <k>', 'directional mode: number of random unit directions').default(8).argParser(parsePositiveInt))
+    .addOption(new Option('--seed <n>', 'seed for the directions').default(0).argParser(Number))
+    .addOption(new Option('--divide-by <what>', 'divide by the step actually taken, or by the nominal 2h').choices(['actual', 'nominal']).default('actual'))
+    .addOption(new Option('--explain <element>', 'explain this element\'s drift (default: the largest relative drift), e.g. x[0,0]').argParser(parseElement))
+    .addOption(new Option('--sweep <element>', 'instead: error against step from 1e-1 to 1e-9 for one element, e.g. x[0,0]').argParser(parseElement))
+    .option('--json', 'machine-readable output')
+    .action((file: string, opts: GradcheckOptions) => setCode(gradcheckCommand(io, file, opts)));
 
   program
     .command('check', { isDefault: true })

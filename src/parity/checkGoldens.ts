@@ -1,7 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
+import { mlpProblem } from '../fd/mlpProblem.ts';
 import { loadGolden } from '../golden/load.ts';
-import type { DType } from '../tensor/dtype.ts';
+import { DTYPES, type DType } from '../tensor/dtype.ts';
 import type { ComparisonRecord } from '../tolerance/compare.ts';
 import { compareWithOnnx } from './onnxParity.ts';
 import { compareWithTorch, runTsOnGolden } from './torchParity.ts';
@@ -13,7 +15,16 @@ export interface CaseCheck {
   /** The precision the golden's inputs are stored in. */
   readonly dtype: DType;
   readonly records: readonly ComparisonRecord[];
+  /** Finite differences of the TS loss against the TS analytic gradient, per precision. */
+  readonly fd: Readonly<Record<DType, FdReport>>;
 }
+
+/**
+ * The main job's finite-difference check: directional (8 seeded directions, 2 × 8 × 2 loss
+ * evaluations at most without kinks) with the auto step, so that it stays fast on the largest
+ * case; a failing direction falls back to every element to say where.
+ */
+export const MAIN_JOB_FD = { mode: 'directional', directions: 8, step: 'auto', seed: 0 } as const;
 
 export const GOLDENS_DIR = 'goldens';
 
@@ -30,9 +41,10 @@ export async function checkGoldenFile(file: string): Promise<CaseCheck> {
   const golden = loadGolden(file);
   const ts = runTsOnGolden(golden);
   const records = [...compareWithTorch(golden, ts), ...(await compareWithOnnx(golden, ts))];
-  return { case: golden.name, file, dtype: golden.dtype, records };
+  const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(mlpProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;
+  return { case: golden.name, file, dtype: golden.dtype, records, fd };
 }
 
 export function passed(check: CaseCheck): boolean {
-  return check.records.every((r) => r.verdict === 'pass');
+  return check.records.every((r) => r.verdict === 'pass') && DTYPES.every((d) => check.fd[d].verdict === 'pass');
 }

@@ -1,3 +1,4 @@
+import type { FdReport } from '../fd/engine.ts';
 import type { CaseCheck } from '../parity/checkGoldens.ts';
 import { DTYPES, type DType } from '../tensor/dtype.ts';
 import { sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
@@ -11,6 +12,7 @@ export interface SummaryRow {
   readonly worstGrad: ComparisonRecord | undefined;
   /** The onnxruntime comparisons (ts~onnx, onnx~torch) in this precision; none when the graph is in the other one. */
   readonly onnx: readonly ComparisonRecord[];
+  readonly fd: FdReport;
   readonly failures: readonly ComparisonRecord[];
 }
 
@@ -34,6 +36,7 @@ export function summaryRows(checks: readonly CaseCheck[]): SummaryRow[] {
         loss: check.records.find((r) => isTsVsTorch(r, dtype) && r.tensor === 'loss'),
         worstGrad: worstOf(grads),
         onnx: own.filter(involvesOnnx),
+        fd: check.fd[dtype],
         failures: own.filter((r) => r.verdict === 'fail'),
       };
     }),
@@ -54,6 +57,14 @@ function describeOnnx(records: readonly ComparisonRecord[]): string {
   return `${describeWorst(worst).replace(/^(\S+) /, `$1 ${pair} `)}`;
 }
 
+/** The finite-difference column: worst share over the directions (or elements, after a fallback). */
+function describeFd(fd: FdReport): string {
+  const checks = fd.elements.length > 0 ? fd.elements : fd.directions;
+  const worst = Math.max(0, ...checks.map((c) => c.share));
+  const kinks = checks.filter((c) => c.verdict === 'kink').length;
+  return `${percent(worst)}${kinks > 0 ? ` (${kinks} kink)` : ''}${fd.verdict === 'fail' ? ' FAIL' : ''}`;
+}
+
 /** The per-case table `npm start` prints. */
 export function summaryTable(rows: readonly SummaryRow[]): string {
   const body = rows.map((row) => [
@@ -62,7 +73,8 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
     row.loss?.worst ? `${sci(row.loss.worst.absDiff)} (${percent(row.loss.worst.share)})` : '-',
     describeWorst(row.worstGrad),
     describeOnnx(row.onnx),
-    row.failures.length === 0 ? 'pass' : `FAIL: ${row.failures.map((f) => `${f.tensor} ${sideLabel(f.actual)}~${sideLabel(f.expected)}`).join('; ')}`,
+    describeFd(row.fd),
+    row.failures.length === 0 && row.fd.verdict === 'pass' ? 'pass' : row.failures.length === 0 ? 'FAIL: finite differences' : `FAIL: ${row.failures.map((f) => `${f.tensor} ${sideLabel(f.actual)}~${sideLabel(f.expected)}`).join('; ')}`,
   ]);
-  return textTable(['case', 'dtype', 'loss |ts-torch| (of bound)', 'worst grad, share of bound', 'onnxruntime, worst share', 'verdict'], body);
+  return textTable(['case', 'dtype', 'loss |ts-torch| (of bound)', 'worst grad, share of bound', 'onnxruntime, worst share', 'finite diff., worst share', 'verdict'], body);
 }

@@ -55,3 +55,47 @@ describe('the installed bin', () => {
     expect(JSON.parse(run.stdout).case).toBe('seed-3-4-2');
   });
 });
+
+describe('gradparity gradcheck', () => {
+  it('shows the notebook\'s float32 drift on dL/dx[0], explains it, and exits 0', async () => {
+    const { code, out } = await cli('gradcheck', SEED, '--dtype', 'float32', '--step', '1e-5', '--explain', 'x[0,0]');
+    expect(code).toBe(EXIT.ok);
+    expect(out).toMatch(/^x +0,0 +-0\.045427006 +-0\.04464\d+ +7\.84e-04 .* rounding +pass$/m);
+    expect(out).toContain('Drift explained: x[0,0]');
+    expect(out).toContain('within float32 rounding noise');
+    expect(out).toMatch(/--step auto \(h = 3\.91e-03\): off by 2\.22e-06/);
+    expect(out).toMatch(/--dtype float64 \(same step\) \(h = 1\.00e-05\): off by 5\.0\de-12/);
+    expect(out).toMatch(/verdict: pass \(29 elements/);
+  });
+
+  it('in float64 puts every numeric value within 1e-8 × the largest gradient of the analytic one', async () => {
+    const { code, out } = await cli('gradcheck', SEED, '--dtype', 'float64', '--json');
+    expect(code).toBe(EXIT.ok);
+    const report = JSON.parse(out);
+    const largest = Math.max(...report.elements.map((e: { analytic: number }) => Math.abs(e.analytic)));
+    for (const e of report.elements) expect(Math.abs(e.numeric - e.analytic)).toBeLessThan(1e-8 * largest);
+    expect(report.elements[0].bound).toHaveProperty('rounding');
+  });
+
+  it('accepts directional mode and Richardson extrapolation', async () => {
+    const { code, out } = await cli('gradcheck', SEED, '--mode', 'directional', '--directions', '3', '--richardson');
+    expect(code).toBe(EXIT.ok);
+    expect(out).toContain('directional mode, Richardson-extrapolated');
+  });
+
+  it('prints a step sweep as data', async () => {
+    const { code, out } = await cli('gradcheck', SEED, '--sweep', 'x[0,0]', '--json');
+    expect(code).toBe(EXIT.ok);
+    const sweep = JSON.parse(out);
+    expect(sweep.points[0]).toMatchObject({ step: 0.1 });
+    expect(sweep.points[0]).toHaveProperty('predicted');
+  });
+
+  it('rejects a bad step, a bad element and an out-of-range element with exit 2', async () => {
+    expect((await cli('gradcheck', SEED, '--step', '-1')).code).toBe(EXIT.badInput);
+    expect((await cli('gradcheck', SEED, '--sweep', 'x(0)')).code).toBe(EXIT.badInput);
+    const outOfRange = await cli('gradcheck', SEED, '--sweep', 'x[0,7]');
+    expect(outOfRange.code).toBe(EXIT.badInput);
+    expect(outOfRange.err).toBe('gradparity: goldens/seed-3-4-2.json: --sweep: x[0,7] is outside its shape [1, 3]\n');
+  });
+});

@@ -1,0 +1,467 @@
+import { unitRoundoff, type DType } from '../tensor/dtype.ts';
+import { cast, unravelIndex, type NamedTensors } from '../tensor/tensor.ts';
+import { gaussian, seededRandom } from './random.ts';
+
+// Note [Finite differences and their error]
+// Central difference D(h) = (f(x + h) − f(x − h)) / (x⁺ − x⁻), where x± = fl(x ± h) are the points
+// actually evaluated. Its distance from f′(x) has three sources, each reported as a part:
+// - rounding: f̂ is off by at most ε_f (the loss's own error bound), so the difference of two
+//   evaluations is off by 2ε_f and D by 2ε_f / (x⁺ − x⁻) ≈ ε_f / h;
+// - truncation: D(h) − f′ = c₂h² + O(h⁴); since D(h) − D(h/2) = ¾c₂h² + …, (4/3)|D(h) − D(h/2)|
+//   estimates it (the estimate carries the rounding noise of both differences, so it errs large);
+// - step representation: x ± h is rounded, so the step taken is not 2h. Dividing by x⁺ − x⁻
+//   removes this error entirely; dividing by 2h (as most gradient checkers do) leaves
+//   |Δf|·|1/(2h) − 1/(x⁺ − x⁻)|, which is what the part shows when asked to divide by 2h.
+// The analytic gradient has its own error bound, which is the fourth part.
+// With Richardson extrapolation R = (4D(h/2) − D(h))/3 the h² term cancels; the truncation left
+// is bounded by |D(h) − D(h/2)|/3 (conservative: R's true remainder is O(h⁴)).
+
+/** One evaluation of the objective: its value and a fingerprint of the branches it took. */
+export interface Evaluation {
+  readonly value: number;
+  /** Equal strings mean the same piecewise-smooth piece (for ReLU: the same activation pattern). */
+  readonly branches: string;
+}
+
+/** A scalar function of named tensors, evaluated in the problem's precision. */
+export type Objective = (point: NamedTensors) => Evaluation;
+
+/** What the engine needs; it knows nothing about the model behind `objective`. */
+export interface FdProblem {
+  readonly dtype: DType;
+  /** The point to differentiate at, already in `dtype`. */
+  readonly point: NamedTensors;
+  readonly objective: Objective;
+  /** ε_f: a bound on |f̂ − f| near the point, from the objective's own error analysis. */
+  readonly lossError: number;
+  /** The gradient under test, by the same names as `point`. */
+  readonly analytic: NamedTensors;
+  /** A bound on the analytic gradient's own error, elementwise. */
+  readonly analyticError: Readonly<Record<string, Float64Array>>;
+}
+
+export interface FdOptions {
+  /** A fixed step, or `auto`: ∛u · max(1, |θ|) per element (the balance of rounding and truncation). */
+  readonly step: 'auto' | number;
+  readonly mode: 'full' | 'directional';
+  readonly richardson: boolean;
+  /** Directional mode: number of random unit directions, and their seed. */
+  readonly directions: number;
+  readonly seed: number;
+  /** Divide by the step actually taken (default), or by the nominal 2h as most checkers do. */
+  readonly divideBy: 'actual' | 'nominal';
+  /** Full mode: check at most this many elements per tensor (a seeded sample that keeps the largest |gradient|). */
+  readonly maxElementsPerTensor?: number;
+}
+
+export const DEFAULT_FD_OPTIONS: FdOptions = {
+  step: 'auto',
+  mode: 'full',
+  richardson: false,
+  directions: 8,
+  seed: 0,
+  divideBy: 'actual',
+};
+
+export const FD_BOUND_PARTS = ['rounding', 'truncation', 'stepRepresentation', 'analytic'] as const;
+export type FdBoundPart = (typeof FD_BOUND_PARTS)[number];
+export type FdBound = Record<FdBoundPart, number> & { readonly total: number };
+
+/**
+ * pass: within the bound. fail: outside it, a real disagreement. kink: the step crossed a
+ * non-differentiable point (a ReLU pre-activation changed sign); the analytic value was held to
+ * the interval of the one-sided differences instead.
+ */
+export type FdVerdict = 'pass' | 'fail' | 'kink';
+
+export interface FdElementCheck {
+  readonly tensor: string;
+  readonly index: readonly number[];
+  readonly analytic: number;
+  readonly numeric: number;
+  readonly absDiff: number;
+  readonly step: { readonly nominal: number; readonly actual: number };
+  readonly bound: FdBound;
+  /** absDiff / bound.total (for a kink: the distance outside the one-sided interval over the bound). */
+  readonly share: number;
+  readonly verdict: FdVerdict;
+  /** For kinks: the one-sided differences (f(x) − f(x⁻))/(x − x⁻) and (f(x⁺) − f(x))/(x⁺ − x). */
+  readonly oneSided?: { readonly left: number; readonly right: number };
+}
+
+export interface FdDirectionCheck {
+  readonly direction: number;
+  readonly numeric: number;
+  readonly analytic: number;
+  readonly absDiff: number;
+  readonly bound: FdBound;
+  readonly share: number;
+  readonly verdict: FdVerdict;
+  readonly oneSided?: { readonly left: number; readonly right: number };
+}
+
+export interface FdReport {
+  readonly dtype: DType;
+  readonly options: FdOptions;
+  readonly lossError: number;
+  readonly elements: readonly FdElementCheck[];
+  readonly directions: readonly FdDirectionCheck[];
+  /** Directional mode fell back to per-element checks because a direction failed or hit a kink. */
+  readonly fellBack: boolean;
+  readonly evaluations: number;
+  readonly verdict: 'pass' | 'fail';
+}
+
+/** The step auto chooses: ∛u balances ε_f/h against h²·f‴/6 when ε_f ≈ u·|f| (scaled by |θ| for large θ). */
+export function autoStep(dtype: DType, value: number): number {
+  return Math.cbrt(unitRoundoff(dtype)) * Math.max(1, Math.abs(value));
+}
+
+function boundOf(parts: Record<FdBoundPart, number>): FdBound {
+  return { ...parts, total: FD_BOUND_PARTS.reduce((s, p) => s + parts[p], 0) };
+}
+
+/** Evaluates the objective with one element moved, and puts it back. */
+class Perturber {
+  private readonly point: NamedTensors;
+  private readonly objective: Objective;
+  count = 0;
+
+  constructor(problem: FdProblem) {
+    // A private copy: the caller's tensors are never touched, not even temporarily.
+    this.point = Object.fromEntries(Object.entries(problem.point).map(([k, t]) => [k, cast(t, problem.dtype)]));
+    this.objective = problem.objective;
+  }
+
+  base(): Evaluation {
+    this.count++;
+    return this.objective(this.point);
+  }
+
+  value(name: string, i: number): number {
+    return this.point[name]!.data[i]!;
+  }
+
+  /** f at x_i + delta (rounded to the tensor's precision by the typed array), and the x_i it used. */
+  at(name: string, i: number, delta: number): { x: number; evaluation: Evaluation } {
+    const data = this.point[name]!.data;
+    const original = data[i]!;
+    data[i] = original + delta;
+    const x = data[i]!;
+    this.count++;
+    try {
+      return { x, evaluation: this.objective(this.point) };
+    } finally {
+      data[i] = original;
+    }
+  }
+
+  /**
+   * f at x + delta·v over every element, where v is given per tensor, and the displacement each
+   * element actually took (fl(x + delta·v) − x).
+   */
+  along(direction: NamedTensors, delta: number): { displacement: Record<string, Float64Array>; evaluation: Evaluation } {
+    const saved = Object.fromEntries(Object.entries(this.point).map(([k, t]) => [k, t.data.slice()]));
+    const displacement: Record<string, Float64Array> = {};
+    for (const [name, t] of Object.entries(this.point)) {
+      const v = direction[name]!.data;
+      const x0 = saved[name]!;
+      for (let i = 0; i < t.data.length; i++) t.data[i] = x0[i]! + delta * v[i]!;
+      displacement[name] = Float64Array.from(t.data, (x, i) => x - x0[i]!);
+    }
+    this.count++;
+    try {
+      return { displacement, evaluation: this.objective(this.point) };
+    } finally {
+      for (const [name, t] of Object.entries(this.point)) t.data.set(saved[name]!);
+    }
+  }
+}
+
+interface Central {
+  readonly plus: { x: number; evaluation: Evaluation };
+  readonly minus: { x: number; evaluation: Evaluation };
+  readonly actualStep: number;
+  readonly nominalStep: number;
+  /** The difference quotient with the chosen divisor. */
+  readonly d: number;
+  /** |Δf|·|1/(2h) − 1/(x⁺ − x⁻)| when dividing by 2h; 0 when dividing by the step taken. */
+  readonly stepRepresentation: number;
+}
+
+function central(p: Perturber, name: string, i: number, h: number, divideBy: FdOptions['divideBy']): Central {
+  const plus = p.at(name, i, h);
+  const minus = p.at(name, i, -h);
+  const actualStep = plus.x - minus.x;
+  const df = plus.evaluation.value - minus.evaluation.value;
+  const d = divideBy === 'actual' ? df / actualStep : df / (2 * h);
+  const stepRepresentation = divideBy === 'actual' ? 0 : Math.abs(df) * Math.abs(1 / (2 * h) - 1 / actualStep);
+  return { plus, minus, actualStep, nominalStep: 2 * h, d, stepRepresentation };
+}
+
+/** How many times checkElement shrinks the step (by 8 each time) to step off a kink before giving up. */
+const KINK_RETRIES = 2;
+
+function checkElement(p: Perturber, problem: FdProblem, base: Evaluation, name: string, i: number, options: FdOptions): FdElementCheck {
+  const x0 = p.value(name, i);
+  const h0 = options.step === 'auto' ? autoStep(problem.dtype, x0) : options.step;
+  const analytic = problem.analytic[name]!.data[i]!;
+  const analyticError = problem.analyticError[name]![i]!;
+  const index = unravelIndex(i, problem.point[name]!.shape);
+
+  // A step that reaches across a ReLU kink of some other unit measures a blend of two slopes.
+  // Smaller steps usually avoid it (at the price of more rounding); only a kink at the point
+  // itself, or within h0/64 of it, is left to the one-sided check.
+  let first: { full: Central; half: Central } | undefined;
+  for (let retry = 0, h = h0; retry <= KINK_RETRIES; retry++, h /= 8) {
+    const full = central(p, name, i, h, options.divideBy);
+    const half = central(p, name, i, h / 2, options.divideBy);
+    first ??= { full, half };
+    const crossed = [full.plus, full.minus, half.plus, half.minus].some((e) => e.evaluation.branches !== base.branches);
+    if (!crossed) return smoothCheck(problem, name, index, full, half, analytic, analyticError, options);
+  }
+  return kinkCheck(problem, base, x0, name, index, first!.full, first!.half, analytic, analyticError);
+}
+
+function smoothCheck(
+  problem: FdProblem, name: string, index: number[], full: Central, half: Central,
+  analytic: number, analyticError: number, options: FdOptions,
+): FdElementCheck {
+  const eps = problem.lossError;
+  const roundingFull = (2 * eps) / Math.abs(full.actualStep);
+  const roundingHalf = (2 * eps) / Math.abs(half.actualStep);
+  const numeric = options.richardson ? (4 * half.d - full.d) / 3 : full.d;
+  const bound = boundOf({
+    rounding: options.richardson ? (4 * roundingHalf + roundingFull) / 3 : roundingFull,
+    truncation: options.richardson ? Math.abs(full.d - half.d) / 3 : (4 / 3) * Math.abs(full.d - half.d),
+    stepRepresentation: options.richardson ? (4 * half.stepRepresentation + full.stepRepresentation) / 3 : full.stepRepresentation,
+    analytic: analyticError,
+  });
+  const absDiff = Math.abs(numeric - analytic);
+  const step = { nominal: full.nominalStep, actual: full.actualStep };
+  const share = absDiff === 0 ? 0 : absDiff / bound.total;
+  return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: absDiff <= bound.total ? 'pass' : 'fail' };
+}
+
+/**
+ * The step moved a branch: f is not differentiable within it. One-sided differences from the
+ * unperturbed point bracket the subdifferential; the analytic value (PyTorch's choice, relu′(0) =
+ * 0, is one of its ends) must lie between them, widened by the bound. One-sided differences have
+ * an O(h) truncation error, estimated as 2|D±(h) − D±(h/2)|.
+ */
+function kinkCheck(
+  problem: FdProblem, base: Evaluation, x0: number, name: string, index: number[], full: Central, half: Central,
+  analytic: number, analyticError: number,
+): FdElementCheck {
+  const step = { nominal: full.nominalStep, actual: full.actualStep };
+  const oneSided = (c: Central) => ({
+    right: (c.plus.evaluation.value - base.value) / (c.plus.x - x0),
+    left: (base.value - c.minus.evaluation.value) / (x0 - c.minus.x),
+  });
+  const [d, dHalf] = [oneSided(full), oneSided(half)];
+  const eps = problem.lossError;
+  const bound = boundOf({
+    rounding: (2 * eps) / Math.min(Math.abs(full.plus.x - x0), Math.abs(x0 - full.minus.x)),
+    truncation: 2 * Math.max(Math.abs(d.right - dHalf.right), Math.abs(d.left - dHalf.left)),
+    stepRepresentation: 0,
+    analytic: analyticError,
+  });
+  return { tensor: name, index, analytic, step, bound, oneSided: d, ...bracket(analytic, d, bound) };
+}
+
+/**
+ * Holds an analytic value to the interval of two one-sided differences, widened by the bound:
+ * `numeric` is the nearest point of the interval, `absDiff` the distance outside it.
+ */
+function bracket(analytic: number, d: { left: number; right: number }, bound: FdBound) {
+  const [lo, hi] = [Math.min(d.left, d.right), Math.max(d.left, d.right)];
+  const absDiff = analytic < lo ? lo - analytic : analytic > hi ? analytic - hi : 0;
+  const numeric = Math.min(hi, Math.max(lo, analytic));
+  const verdict: FdVerdict = absDiff <= bound.total ? 'kink' : 'fail';
+  return { numeric, absDiff, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict };
+}
+
+/** Checks one element, e.g. to see what another step or precision does to it. */
+export function checkOneElement(problem: FdProblem, name: string, i: number, options: Partial<FdOptions> = {}): FdElementCheck {
+  const p = new Perturber(problem);
+  return checkElement(p, problem, p.base(), name, i, { ...DEFAULT_FD_OPTIONS, ...options });
+}
+
+/** Which elements of a tensor full mode checks: all, or a seeded sample that keeps the largest |gradient|. */
+function elementsToCheck(problem: FdProblem, name: string, options: FdOptions): number[] {
+  const n = problem.point[name]!.data.length;
+  const limit = options.maxElementsPerTensor;
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (limit === undefined || n <= limit) return all;
+  const g = problem.analytic[name]!.data;
+  const largest = all.reduce((best, i) => (Math.abs(g[i]!) > Math.abs(g[best]!) ? i : best), 0);
+  const random = seededRandom(options.seed ^ n);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return [largest, ...all.filter((i) => i !== largest).slice(0, limit - 1)].sort((a, b) => a - b);
+}
+
+function fullCheck(p: Perturber, problem: FdProblem, base: Evaluation, options: FdOptions): FdElementCheck[] {
+  return Object.keys(problem.point).flatMap((name) => elementsToCheck(problem, name, options).map((i) => checkElement(p, problem, base, name, i, options)));
+}
+
+/** A random unit direction over all elements (Gaussian, normalised), reproducible from the seed. */
+function randomDirection(problem: FdProblem, random: () => number): NamedTensors {
+  const direction: NamedTensors = {};
+  let norm2 = 0;
+  for (const [name, t] of Object.entries(problem.point)) {
+    const data = Float64Array.from(t.data, () => gaussian(random));
+    data.forEach((v) => (norm2 += v * v));
+    direction[name] = { shape: t.shape, data };
+  }
+  const norm = Math.sqrt(norm2);
+  for (const t of Object.values(direction)) t.data.forEach((v, i, a) => (a[i] = v / norm));
+  return direction;
+}
+
+/** f at x ± h·v and what the analytic gradient predicts for the displacements actually taken. */
+function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: NamedTensors, h: number) {
+  const plus = p.along(v, h);
+  const minus = p.along(v, -h);
+  // ⟨g, δ±⟩ and Σ E_g·|δ|, over the displacements δ± = fl(x ± h·v) − x actually taken.
+  let predictedPlus = 0;
+  let predictedMinus = 0;
+  let analyticErrorPlus = 0;
+  let analyticErrorMinus = 0;
+  for (const [name, g] of Object.entries(problem.analytic)) {
+    const [dp, dm, err] = [plus.displacement[name]!, minus.displacement[name]!, problem.analyticError[name]!];
+    for (let i = 0; i < g.data.length; i++) {
+      predictedPlus += g.data[i]! * dp[i]!;
+      predictedMinus += g.data[i]! * dm[i]!;
+      analyticErrorPlus += err[i]! * Math.abs(dp[i]!);
+      analyticErrorMinus += err[i]! * Math.abs(dm[i]!);
+    }
+  }
+  const fPlus = plus.evaluation.value;
+  const fMinus = minus.evaluation.value;
+  return {
+    h,
+    /** Central: (f⁺ − f⁻)/(2h) and ⟨g, δ⁺ − δ⁻⟩/(2h). */
+    numeric: (fPlus - fMinus) / (2 * h),
+    analytic: (predictedPlus - predictedMinus) / (2 * h),
+    analyticError: (analyticErrorPlus + analyticErrorMinus) / (2 * h),
+    /** One-sided residuals: (f(x + hv) − f(x) − ⟨g, δ⁺⟩)/h and (f(x) − f(x − hv) + ⟨g, δ⁻⟩)/h. */
+    residualRight: (fPlus - base.value - predictedPlus) / h,
+    residualLeft: (base.value - fMinus + predictedMinus) / h,
+    oneSidedAnalyticError: Math.max(analyticErrorPlus, analyticErrorMinus) / h,
+    crossed: plus.evaluation.branches !== base.branches || minus.evaluation.branches !== base.branches,
+  };
+}
+
+/**
+ * Directional derivative along a unit v: (f(x + hv) − f(x − hv))/(2h) against ⟨g, δ⟩/(2h), where
+ * δ = fl(x + hv) − fl(x − hv) is the step actually taken, so step representation costs nothing.
+ * Like elements, a step that crosses a ReLU kink is shrunk; if every step crosses, the analytic
+ * ⟨g, v⟩ is held to the interval of the one-sided differences.
+ */
+function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: NamedTensors, k: number, options: FdOptions): FdDirectionCheck {
+  const scale = Math.max(1, ...Object.values(problem.point).flatMap((t) => Array.from(t.data, Math.abs)));
+  const h0 = options.step === 'auto' ? autoStep(problem.dtype, scale) : options.step;
+  const eps = problem.lossError;
+  let first: [ReturnType<typeof directionProbe>, ReturnType<typeof directionProbe>] | undefined;
+  for (let retry = 0, h = h0; retry <= KINK_RETRIES; retry++, h /= 8) {
+    const full = directionProbe(p, problem, base, v, h);
+    const half = directionProbe(p, problem, base, v, h / 2);
+    first ??= [full, half];
+    if (full.crossed || half.crossed) continue;
+    const bound = boundOf({
+      rounding: (2 * eps) / (2 * h),
+      truncation: (4 / 3) * Math.abs(full.numeric - full.analytic - (half.numeric - half.analytic)),
+      stepRepresentation: 0,
+      analytic: full.analyticError,
+    });
+    const absDiff = Math.abs(full.numeric - full.analytic);
+    return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict: absDiff <= bound.total ? 'pass' : 'fail' };
+  }
+  const [full, half] = first!;
+  const analytic = full.analytic;
+  const oneSided = { left: analytic + full.residualLeft, right: analytic + full.residualRight };
+  const bound = boundOf({
+    rounding: (2 * eps) / full.h,
+    truncation: 2 * Math.max(Math.abs(full.residualRight - half.residualRight), Math.abs(full.residualLeft - half.residualLeft)),
+    stepRepresentation: 0,
+    analytic: full.oneSidedAnalyticError,
+  });
+  return { direction: k, analytic, bound, oneSided, ...bracket(analytic, oneSided, bound) };
+}
+
+/** Checks an analytic gradient against finite differences of the objective. */
+export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOptions> = {}): FdReport {
+  const opts: FdOptions = { ...DEFAULT_FD_OPTIONS, ...options };
+  const p = new Perturber(problem);
+  const base = p.base();
+  let elements: FdElementCheck[] = [];
+  let directions: FdDirectionCheck[] = [];
+  let fellBack = false;
+  if (opts.mode === 'full') {
+    elements = fullCheck(p, problem, base, opts);
+  } else {
+    const random = seededRandom(opts.seed);
+    directions = Array.from({ length: opts.directions }, (_, k) => checkDirection(p, problem, base, randomDirection(problem, random), k, opts));
+    // A failed direction does not say where: fall back to every element.
+    if (directions.some((d) => d.verdict === 'fail')) {
+      fellBack = true;
+      elements = fullCheck(p, problem, base, { ...opts, mode: 'full' });
+    }
+  }
+  const failed = elements.some((e) => e.verdict === 'fail') || (!fellBack && directions.some((d) => d.verdict === 'fail'));
+  return { dtype: problem.dtype, options: opts, lossError: problem.lossError, elements, directions, fellBack, evaluations: p.count, verdict: failed ? 'fail' : 'pass' };
+}
+
+/** One point of the error-versus-step curve. */
+export interface SweepPoint {
+  readonly step: number;
+  /** The step reached across a kink: this point measures a blend of slopes. */
+  readonly crossedKink: boolean;
+  readonly numeric: number;
+  /** |D(h) − reference|. */
+  readonly observed: number;
+  /** Predicted: rounding 2ε_f/(x⁺ − x⁻) plus truncation |c₂|·h². */
+  readonly predicted: number;
+  readonly rounding: number;
+  readonly truncation: number;
+}
+
+/**
+ * D(h) for h from 1e-1 down to 1e-9 (`perDecade` points per decade) at one element, against a
+ * reference derivative (e.g. the float64 analytic value). `c2` is the h² coefficient of the
+ * truncation error, measured where truncation dominates (see estimateC2).
+ */
+export function stepSweep(
+  problem: FdProblem, name: string, i: number, reference: number, c2: number,
+  { from = 1e-1, to = 1e-9, perDecade = 4, divideBy = 'actual' as FdOptions['divideBy'] } = {},
+): SweepPoint[] {
+  const p = new Perturber(problem);
+  const base = p.base();
+  const decades = Math.log10(from / to);
+  const points: SweepPoint[] = [];
+  for (let k = 0; k <= Math.round(decades * perDecade); k++) {
+    const h = from * 10 ** (-k / perDecade);
+    const c = central(p, name, i, h, divideBy);
+    // Below half the spacing of floats at x, x ± h rounds back to x: no step is taken at all.
+    if (c.actualStep === 0) break;
+    const crossedKink = c.plus.evaluation.branches !== base.branches || c.minus.evaluation.branches !== base.branches;
+    const rounding = (2 * problem.lossError) / Math.abs(c.actualStep) + c.stepRepresentation;
+    const truncation = Math.abs(c2) * h * h;
+    points.push({ step: h, crossedKink, numeric: c.d, observed: Math.abs(c.d - reference), predicted: rounding + truncation, rounding, truncation });
+  }
+  return points;
+}
+
+/**
+ * c₂ = f‴/6 from two steps where truncation dominates: D(h) − D(h/2) = ¾·c₂·h². Evaluate it in
+ * float64 with h well above the float64 optimum so rounding is negligible.
+ */
+export function estimateC2(problem: FdProblem, name: string, i: number, h: number): number {
+  const p = new Perturber(problem);
+  const full = central(p, name, i, h, 'actual');
+  const half = central(p, name, i, h / 2, 'actual');
+  return ((full.d - half.d) * 4) / (3 * h * h);
+}

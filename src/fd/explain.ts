@@ -1,0 +1,88 @@
+import type { GoldenCase } from '../golden/load.ts';
+import { unitRoundoff, type DType } from '../tensor/dtype.ts';
+import { checkOneElement, estimateC2, stepSweep, type FdElementCheck, type FdOptions, type FdReport, type SweepPoint } from './engine.ts';
+import { mlpProblem } from './mlpProblem.ts';
+
+/** Why a finite difference drifted from the analytic value, and what removes the drift. */
+export interface DriftExplanation {
+  readonly element: FdElementCheck;
+  /** The bound part that is largest: what the drift is made of. */
+  readonly dominant: 'rounding' | 'truncation' | 'stepRepresentation' | 'analytic';
+  /** The observed drift as a share of the rounding part alone. */
+  readonly shareOfRounding: number;
+  /**
+   * f̂ moves in steps of at least one ulp near the loss, so the difference quotient can only take
+   * multiples of ulp(L)/step: its resolution.
+   */
+  readonly resolution: number;
+  /** The same element with the auto step, and in float64 with the same step. */
+  readonly remedies: readonly { readonly label: string; readonly absDiff: number; readonly step: number }[];
+  readonly lossError: number;
+  readonly dtype: DType;
+}
+
+function ulpOf(value: number, dtype: DType): number {
+  const exponent = Math.floor(Math.log2(Math.abs(value)));
+  return 2 * unitRoundoff(dtype) * 2 ** exponent;
+}
+
+/** The passing element that drifted furthest relative to its analytic value. */
+function largestDrift(report: FdReport): FdElementCheck | undefined {
+  const relative = (e: FdElementCheck) => (e.analytic === 0 ? 0 : e.absDiff / Math.abs(e.analytic));
+  return report.elements.filter((e) => e.verdict === 'pass').reduce<FdElementCheck | undefined>((w, e) => (w === undefined || relative(e) > relative(w) ? e : w), undefined);
+}
+
+/** The part of an element's bound that is largest: what its allowed drift is mostly made of. */
+export function dominantPart(element: FdElementCheck): DriftExplanation['dominant'] {
+  const parts = ['rounding', 'truncation', 'stepRepresentation', 'analytic'] as const;
+  return parts.reduce((a, b) => (element.bound[b] > element.bound[a] ? b : a));
+}
+
+/**
+ * Explains one element's drift in numbers (by default the passing element that drifted most,
+ * relative to its analytic value); undefined when nothing drifted.
+ */
+export function explainDrift(golden: GoldenCase, report: FdReport, loss: number, chosen?: { tensor: string; index: readonly number[] }): DriftExplanation | undefined {
+  const element = chosen
+    ? report.elements.find((e) => e.tensor === chosen.tensor && e.index.join() === chosen.index.join())
+    : largestDrift(report);
+  if (element === undefined || element.absDiff === 0) return undefined;
+  const { bound } = element;
+  const dominant = dominantPart(element);
+  const resolution = ulpOf(loss, report.dtype) / Math.abs(element.step.actual);
+  const flat = flatIndex(golden, element);
+  const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson };
+  const remedies = [];
+  if (report.options.step !== 'auto') {
+    const auto = checkOneElement(mlpProblem(golden, report.dtype), element.tensor, flat, { ...options, step: 'auto' });
+    remedies.push({ label: '--step auto', absDiff: auto.absDiff, step: auto.step.nominal / 2 });
+  }
+  if (report.dtype === 'float32') {
+    const f64 = checkOneElement(mlpProblem(golden, 'float64'), element.tensor, flat, { ...options, step: report.options.step });
+    remedies.push({ label: '--dtype float64 (same step)', absDiff: f64.absDiff, step: f64.step.nominal / 2 });
+  }
+  return { element, dominant, lossError: report.lossError, dtype: report.dtype, shareOfRounding: bound.rounding === 0 ? Infinity : element.absDiff / bound.rounding, resolution, remedies };
+}
+
+function flatIndex(golden: GoldenCase, e: FdElementCheck): number {
+  const shape = e.tensor === 'x' ? golden.inputs.x.shape : golden.inputs.params[e.tensor]!.shape;
+  return e.index.reduce((flat, i, axis) => flat * shape[axis]! + i, 0);
+}
+
+/**
+ * The V-shaped error-versus-step curve of one element in `dtype`: observed |D(h) − g|, with g the
+ * float64 analytic gradient, against the prediction 2ε_f/step + |c₂|h², c₂ measured in float64.
+ */
+export function sweepElement(golden: GoldenCase, dtype: DType, tensor: string, index: readonly number[], divideBy: FdOptions['divideBy'] = 'actual'): { reference: number; c2: number; points: SweepPoint[] } {
+  const f64 = mlpProblem(golden, 'float64');
+  const shape = f64.point[tensor]?.shape;
+  if (shape === undefined) throw new RangeError(`no tensor ${tensor}; the case has ${Object.keys(f64.point).join(', ')}`);
+  if (index.length !== shape.length || index.some((i, axis) => !(i >= 0 && i < shape[axis]!))) {
+    throw new RangeError(`${tensor}[${index.join(',')}] is outside its shape [${shape.join(', ')}]`);
+  }
+  const flat = index.reduce((f, i, axis) => f * shape[axis]! + i, 0);
+  const reference = f64.analytic[tensor]!.data[flat]!;
+  // Truncation dominates at h = 1e-3 in float64 (rounding there is ~1e-12), so c₂ is measured cleanly.
+  const c2 = estimateC2(f64, tensor, flat, 1e-3 * Math.max(1, Math.abs(f64.point[tensor]!.data[flat]!)));
+  return { reference, c2, points: stepSweep(mlpProblem(golden, dtype), tensor, flat, reference, c2, { divideBy }) };
+}

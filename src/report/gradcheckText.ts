@@ -1,0 +1,97 @@
+import { dominantPart, type DriftExplanation } from '../fd/explain.ts';
+import type { FdElementCheck, FdReport, SweepPoint } from '../fd/engine.ts';
+import { percent, sci, textTable } from './format.ts';
+
+const num = (v: number) => (v === 0 ? '0' : v.toPrecision(8));
+
+/** The per-element table of `gradparity gradcheck`, a direction table in directional mode, and the verdict. */
+export function gradcheckText(caseName: string, loss: number, report: FdReport, explanation: DriftExplanation | undefined): string {
+  const o = report.options;
+  const lines = [
+    `${caseName}: central differences in ${report.dtype}, step ${o.step === 'auto' ? 'auto (∛u·max(1, |θ|))' : sci(o.step)}, ` +
+      `${o.mode} mode${o.richardson ? ', Richardson-extrapolated' : ''}, dividing by ${o.divideBy === 'actual' ? 'the step actually taken' : 'the nominal 2h'}`,
+    `loss ${num(loss)}, its error bound ε_f = ${sci(report.lossError)}`,
+    '',
+  ];
+  if (report.directions.length > 0) {
+    lines.push(
+      textTable(
+        ['direction', 'numeric', '<g, v>', '|diff|', 'bound', 'rounding', 'truncation', 'analytic', 'share', 'verdict'],
+        report.directions.map((d) => [String(d.direction), num(d.numeric), num(d.analytic), sci(d.absDiff), sci(d.bound.total), sci(d.bound.rounding), sci(d.bound.truncation), sci(d.bound.analytic), percent(d.share), d.verdict]),
+      ),
+      '',
+    );
+    if (report.fellBack) lines.push('A direction did not pass: falling back to every element to say where.', '');
+  }
+  if (report.elements.length > 0) {
+    lines.push(
+      textTable(
+        ['tensor', 'index', 'analytic', 'numeric', '|diff|', 'bound', 'rounding', 'truncation', 'step repr.', 'analytic err', 'share', 'bound mostly', 'verdict'],
+        report.elements.map((e) => [
+          e.tensor, e.index.join(','), num(e.analytic),
+          e.oneSided ? `[${num(Math.min(e.oneSided.left, e.oneSided.right))}, ${num(Math.max(e.oneSided.left, e.oneSided.right))}]` : num(e.numeric),
+          sci(e.absDiff), sci(e.bound.total), sci(e.bound.rounding), sci(e.bound.truncation), sci(e.bound.stepRepresentation), sci(e.bound.analytic),
+          percent(e.share), dominantPart(e), e.verdict === 'kink' ? 'kink: non-differentiable within the step' : e.verdict,
+        ]),
+      ),
+      '',
+    );
+  }
+  const drifts = driftPerTensor(report);
+  if (drifts.length > 0) {
+    lines.push('Largest drift per tensor (relative to the analytic value):');
+    for (const e of drifts) {
+      lines.push(`  ${e.tensor}[${e.index.join(',')}]: off by ${sci(e.absDiff)} (${percent(e.absDiff / Math.abs(e.analytic))}), ${percent(e.share)} of its bound, which is mostly ${dominantPart(e)}`);
+    }
+    lines.push('');
+  }
+  if (explanation) lines.push(`Drift explained: ${driftText(explanation)}`, '');
+  const count = (v: string) => report.elements.filter((e) => e.verdict === v).length;
+  const tally = report.elements.length > 0 ? `${report.elements.length} elements: ${count('pass')} pass, ${count('kink')} kink, ${count('fail')} fail; ` : '';
+  lines.push(`verdict: ${report.verdict} (${tally}${report.evaluations} evaluations)`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** For each tensor, the passing element furthest from its analytic value, relatively. */
+function driftPerTensor(report: FdReport): FdElementCheck[] {
+  const worst = new Map<string, FdElementCheck>();
+  const relative = (e: FdElementCheck) => e.absDiff / Math.abs(e.analytic);
+  for (const e of report.elements) {
+    if (e.verdict !== 'pass' || e.absDiff === 0 || e.analytic === 0) continue;
+    const w = worst.get(e.tensor);
+    if (w === undefined || relative(e) > relative(w)) worst.set(e.tensor, e);
+  }
+  return [...worst.values()];
+}
+
+/** The explanation of one element's drift, in words and numbers. */
+export function driftText(x: DriftExplanation): string {
+  const e = x.element;
+  const where = `${e.tensor}[${e.index.join(',')}]`;
+  const relative = e.analytic === 0 ? '' : ` (${percent(e.absDiff / Math.abs(e.analytic))} of it)`;
+  const h = e.step.nominal / 2;
+  const cause = {
+    rounding: `${x.dtype} rounding noise: the loss's own error bound ε_f = ${sci(x.lossError)} amplified by 1/step = ${sci(1 / Math.abs(e.step.actual))}; the quotient moves in steps of ulp(L)/step = ${sci(x.resolution)}`,
+    truncation: `truncation: the step h = ${sci(h)} is large enough for the h² term of the Taylor series to show`,
+    stepRepresentation: 'step representation: x ± h was rounded, so the step taken is not the 2h divided by',
+    analytic: 'the analytic gradient\'s own rounding',
+  }[x.dominant];
+  return [
+    `${where}: numeric ${num(e.numeric)} against analytic ${num(e.analytic)}: off by ${sci(e.absDiff)}${relative},`,
+    `inside its bound ${sci(e.bound.total)} (${percent(e.share)} used): within ${cause}. Not a bug.`,
+    ...x.remedies.map((r) => `  ${r.label} (h = ${sci(r.step)}): off by ${sci(r.absDiff)}`),
+  ].join('\n');
+}
+
+export function sweepText(where: string, dtype: string, sweep: { reference: number; c2: number; points: readonly SweepPoint[] }): string {
+  return [
+    `${where} in ${dtype}: error of the central difference against the float64 analytic value ${num(sweep.reference)}`,
+    `predicted = rounding 2ε_f/step + truncation |c₂|·h², with c₂ = f‴/6 = ${sci(sweep.c2)} measured in float64`,
+    '',
+    textTable(
+      ['h', 'numeric', 'observed', 'predicted', 'rounding', 'truncation'],
+      sweep.points.map((p) => [sci(p.step), num(p.numeric), sci(p.observed), sci(p.predicted), sci(p.rounding), sci(p.truncation)]),
+    ),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { finiteDifferenceCheck, type FdProblem } from '../../src/fd/engine.ts';
+import { tensor, type NamedTensors } from '../../src/tensor/tensor.ts';
+
+// The engine knows nothing about MLPs: here it checks a plain smooth function,
+// f(a, b) = Σ_i a_i² · b_0 + sin(b_1), whose gradient is known in closed form.
+
+function problem(analytic: (a: number[], b: number[]) => { a: number[]; b: number[] }): FdProblem {
+  const a = [0.3, -1.2, 2.0];
+  const b = [0.7, 0.4];
+  const point: NamedTensors = { a: tensor('float64', [3], a), b: tensor('float64', [2], b) };
+  const g = analytic(a, b);
+  return {
+    dtype: 'float64',
+    point,
+    objective: (p) => {
+      const [x, y] = [p.a!.data, p.b!.data];
+      return { value: Array.from(x).reduce((s, v) => s + v * v, 0) * y[0]! + Math.sin(y[1]!), branches: '' };
+    },
+    // About ten operations on values of order 5: a generous hand bound for this toy.
+    lossError: 10 * 2 ** -53 * 10,
+    analytic: { a: tensor('float64', [3], g.a), b: tensor('float64', [2], g.b) },
+    analyticError: { a: new Float64Array(3).fill(1e-15), b: new Float64Array(2).fill(1e-15) },
+  };
+}
+
+const exact = (a: number[], b: number[]) => ({
+  a: a.map((v) => 2 * v * b[0]!),
+  b: [a.reduce((s, v) => s + v * v, 0), Math.cos(b[1]!)],
+});
+
+describe('the finite-difference engine on a non-MLP function', () => {
+  it('passes the exact gradient in full and directional mode', () => {
+    expect(finiteDifferenceCheck(problem(exact), { mode: 'full' }).verdict).toBe('pass');
+    expect(finiteDifferenceCheck(problem(exact), { mode: 'directional', directions: 4 }).verdict).toBe('pass');
+  });
+
+  it('fails a gradient off by 1e-6 relative in one element, and says which', () => {
+    const wrong = (a: number[], b: number[]) => {
+      const g = exact(a, b);
+      g.b[1] = g.b[1]! * (1 + 1e-6);
+      return g;
+    };
+    const full = finiteDifferenceCheck(problem(wrong), { mode: 'full' });
+    expect(full.verdict).toBe('fail');
+    expect(full.elements.filter((e) => e.verdict === 'fail').map((e) => `${e.tensor}[${e.index}]`)).toEqual(['b[1]']);
+  });
+
+  it('falls back from a failing direction to the element that is wrong', () => {
+    const wrong = (a: number[], b: number[]) => {
+      const g = exact(a, b);
+      g.a[2] = -g.a[2]!;
+      return g;
+    };
+    const report = finiteDifferenceCheck(problem(wrong), { mode: 'directional', directions: 3 });
+    expect(report.directions.some((d) => d.verdict === 'fail')).toBe(true);
+    expect(report.fellBack).toBe(true);
+    expect(report.elements.filter((e) => e.verdict === 'fail').map((e) => `${e.tensor}[${e.index}]`)).toEqual(['a[2]']);
+  });
+
+  it('divides by the step actually taken unless asked to divide by 2h', () => {
+    const actual = finiteDifferenceCheck(problem(exact), { step: 1e-3 });
+    const nominal = finiteDifferenceCheck(problem(exact), { step: 1e-3, divideBy: 'nominal' });
+    expect(actual.elements.every((e) => e.bound.stepRepresentation === 0)).toBe(true);
+    expect(nominal.elements.some((e) => e.bound.stepRepresentation > 0)).toBe(true);
+  });
+
+  it('Richardson extrapolation shrinks the error of a coarse step', () => {
+    const plain = finiteDifferenceCheck(problem(exact), { step: 1e-2 });
+    const extrapolated = finiteDifferenceCheck(problem(exact), { step: 1e-2, richardson: true });
+    const worst = (r: typeof plain) => Math.max(...r.elements.map((e) => e.absDiff));
+    expect(worst(extrapolated)).toBeLessThan(worst(plain) / 100);
+    expect(extrapolated.verdict).toBe('pass');
+  });
+
+  it('leaves the caller\'s tensors untouched', () => {
+    const p = problem(exact);
+    const before = Array.from(p.point.a!.data);
+    finiteDifferenceCheck(p, { mode: 'directional' });
+    expect(Array.from(p.point.a!.data)).toEqual(before);
+  });
+});

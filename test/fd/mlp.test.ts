@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { finiteDifferenceCheck, type FdReport } from '../../src/fd/engine.ts';
+import { explainDrift, sweepElement } from '../../src/fd/explain.ts';
+import { mlpProblem } from '../../src/fd/mlpProblem.ts';
+import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
+import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+import { runTsOnGolden } from '../../src/parity/torchParity.ts';
+import { driftText } from '../../src/report/gradcheckText.ts';
+import type { DType } from '../../src/tensor/dtype.ts';
+
+const goldens = listGoldenFiles().map(loadGolden);
+const seed = goldens.find((g) => g.name === 'seed-3-4-2')!;
+const x00 = (r: FdReport) => r.elements.find((e) => e.tensor === 'x' && e.index.join() === '0,0')!;
+// Full mode on every element of the big cases would take tens of seconds; a seeded sample per
+// tensor (always including its largest gradient) keeps npm test fast.
+const SAMPLE = 24;
+
+describe('the notebook\'s float32 drift, reproduced and explained', () => {
+  const notebook = finiteDifferenceCheck(mlpProblem(seed, 'float32'), { step: 1e-5 });
+  const element = x00(notebook);
+
+  it('float32 with h = 1e-5 puts dL/dx[0] visibly off the analytic −0.04543', () => {
+    expect(element.analytic).toBeCloseTo(-0.04542701, 8);
+    // The notebook (numpy float32) saw −0.04917; this float32 evaluation lands at −0.04464.
+    expect(element.absDiff).toBeGreaterThan(5e-4);
+  });
+
+  it('the drift is inside the predicted bound, made almost entirely of rounding', () => {
+    expect(element.verdict).toBe('pass');
+    expect(element.absDiff).toBeLessThanOrEqual(element.bound.total);
+    expect(element.bound.rounding / element.bound.total).toBeGreaterThan(0.99);
+    // ε_f/h: the loss's own float32 error bound amplified by the step.
+    expect(element.bound.rounding).toBeCloseTo((2 * notebook.lossError) / element.step.actual, 12);
+  });
+
+  it('the explanation names float32 rounding and the quantum ulp(L)/step', () => {
+    const explanation = explainDrift(seed, notebook, runTsOnGolden(seed).float32.results.loss, { tensor: 'x', index: [0, 0] })!;
+    expect(explanation.dominant).toBe('rounding');
+    expect(explanation.resolution).toBeCloseTo(2 ** -25 / element.step.actual, 10);
+    expect(driftText(explanation)).toContain('within float32 rounding noise');
+    expect(driftText(explanation)).toContain('Not a bug.');
+  });
+
+  it('the auto step and float64 evaluation bring it to the limits the error analysis predicts', () => {
+    const auto = x00(finiteDifferenceCheck(mlpProblem(seed, 'float32'), { step: 'auto' }));
+    const float64 = x00(finiteDifferenceCheck(mlpProblem(seed, 'float64'), { step: 1e-5 }));
+    // float32 at h ≈ 4e-3: rounding ε_f/h and truncation h²·f‴/6 balance near 1e-5 at most.
+    expect(auto.absDiff).toBeLessThan(1e-5);
+    // float64 with the notebook's step: ε_f/h ≈ 3e-10.
+    expect(float64.absDiff).toBeLessThan(1e-9);
+  });
+});
+
+describe.each(goldens.map((g) => [g.name, g] as const))('%s: finite differences', (_, golden: GoldenCase) => {
+  it.each(['float32', 'float64'] as const)('pass every checked element in %s (auto step)', (dtype: DType) => {
+    const report = finiteDifferenceCheck(mlpProblem(golden, dtype), { maxElementsPerTensor: SAMPLE });
+    const failures = report.elements.filter((e) => e.verdict === 'fail');
+    expect(failures.map((e) => `${e.tensor}[${e.index}] |diff| ${e.absDiff} > ${e.bound.total}`)).toEqual([]);
+    expect(report.verdict).toBe('pass');
+  });
+
+  it('catch one gradient element off by 1e-3 relative in float64', () => {
+    const ts = runTsOnGolden(golden).float64.results.grads;
+    // The last layer's weight: its elements never move a ReLU, so no element of it is a kink,
+    // where only the bracket of one-sided slopes could be checked.
+    const name = Object.keys(ts).filter((n) => n.endsWith('.weight')).at(-1)!;
+    const data = ts[name]!.data.slice();
+    const largest = Array.from(data).reduce((best, v, i) => (Math.abs(v) > Math.abs(data[best]!) ? i : best), 0);
+    data[largest] = data[largest]! * (1 + 1e-3);
+    const report = finiteDifferenceCheck(mlpProblem(golden, 'float64', { ...ts, [name]: { shape: ts[name]!.shape, data } }), { maxElementsPerTensor: SAMPLE });
+    expect(report.verdict).toBe('fail');
+    expect(report.elements.filter((e) => e.verdict === 'fail').map((e) => e.tensor)).toEqual([name]);
+  });
+
+  it('pass in directional mode, float64', () => {
+    const report = finiteDifferenceCheck(mlpProblem(golden, 'float64'), { mode: 'directional', directions: 4 });
+    expect(report.directions.map((d) => d.verdict).filter((v) => v === 'fail')).toEqual([]);
+    expect(report.fellBack).toBe(false);
+  });
+});
+
+describe('the ReLU kink case', () => {
+  const golden = goldens.find((g) => g.name === 'relu-kink')!;
+  it.each(['float32', 'float64'] as const)('recognises the kinks instead of failing them (%s)', (dtype) => {
+    const report = finiteDifferenceCheck(mlpProblem(golden, dtype));
+    expect(report.verdict).toBe('pass');
+    // 0.bias[1] feeds a pre-activation that is exactly 0 for sample 0.
+    const kinkBias = report.elements.find((e) => e.tensor === '0.bias' && e.index[0] === 1)!;
+    expect(kinkBias.verdict).toBe('kink');
+    expect(kinkBias.analytic).toBe(0);
+    expect(kinkBias.oneSided!.left).not.toBeCloseTo(kinkBias.oneSided!.right, 3);
+  });
+});
+
+describe('the step sweep of the seed case\'s dL/dx[0]', () => {
+  it.each(['float32', 'float64'] as const)('stays inside the predicted error wherever the h² term dominates truncation (%s)', (dtype) => {
+    const { points } = sweepElement(seed, dtype, 'x', [0, 0]);
+    expect(points[0]!.step).toBeCloseTo(0.1, 12);
+    // The predicted truncation is the leading term c₂h² alone; here the next one, c₄h⁴, is about
+    // 13·h² of it relative (measured), so the prediction is a bound only for h ≤ 1e-3.
+    for (const p of points.filter((q) => !q.crossedKink && q.step <= 1e-3)) {
+      expect(p.observed, `h = ${p.step}`).toBeLessThanOrEqual(p.predicted);
+    }
+    // The rounding arm: the smallest steps are far worse than the best one.
+    const best = Math.min(...points.map((p) => p.observed));
+    expect(points.at(-1)!.observed).toBeGreaterThan(100 * best);
+  });
+
+  it('is a V in float64: the predicted minimum is inside the range, where rounding and truncation meet', () => {
+    const { points } = sweepElement(seed, 'float64', 'x', [0, 0]);
+    const best = points.reduce((m, p) => (p.predicted < m.predicted ? p : m));
+    expect(best.step).toBeLessThan(1e-2);
+    expect(best.step).toBeGreaterThan(1e-6);
+    expect(best.rounding / best.truncation).toBeGreaterThan(0.1);
+    expect(best.rounding / best.truncation).toBeLessThan(10);
+    // On the right arm the observed error is the truncation the model predicts.
+    expect(points[0]!.observed / points[0]!.truncation).toBeGreaterThan(0.5);
+    expect(points[0]!.observed / points[0]!.truncation).toBeLessThan(2);
+  });
+});
