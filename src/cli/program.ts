@@ -6,7 +6,9 @@ import { gradcheckText, sweepText } from '../report/gradcheckText.ts';
 import { InputError } from '../errors.ts';
 import { loadGolden } from '../golden/load.ts';
 import { onnxOracleFor } from '../onnx/oracle.ts';
-import { checkGoldenFile, listGoldenFiles, passed, type CaseCheck } from '../parity/checkGoldens.ts';
+import { checkGoldenFile, listGoldenFiles, passed, reportInputOf, type CaseCheck } from '../parity/checkGoldens.ts';
+import { buildReport, type InputFailure } from '../report/parityReport.ts';
+import { writeReports } from '../report/writeReports.ts';
 import { resultsJson, runTs } from '../parity/results.ts';
 import { summaryRows, summaryTable } from '../report/summary.ts';
 import type { DType } from '../tensor/dtype.ts';
@@ -41,13 +43,31 @@ async function evalCommand(io: Io, file: string, opts: { dtype?: DType; oracle: 
   return EXIT.ok;
 }
 
-async function checkCommand(io: Io, files: string[]): Promise<number> {
+async function checkCommand(io: Io, files: string[], opts: { reports: string | false }): Promise<number> {
   const targets = files.length > 0 ? files : listGoldenFiles();
   const checks: CaseCheck[] = [];
-  for (const file of targets) checks.push(await checkGoldenFile(file));
+  const inputFailures: InputFailure[] = [];
+  // A golden or graph that cannot be read is reported and the others are still checked.
+  for (const file of targets) {
+    try {
+      checks.push(await checkGoldenFile(file));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      inputFailures.push({ file: err.file, message: err.message });
+      io.err(`gradparity: ${err.message}\n`);
+    }
+  }
   io.out(`${summaryTable(summaryRows(checks))}\n`);
   const failed = checks.filter((c) => !passed(c));
-  io.out(failed.length === 0 ? `\nall ${checks.length} cases within their derived bounds\n` : `\n${failed.length} of ${checks.length} cases failed\n`);
+  const verdict = failed.length === 0 && inputFailures.length === 0
+    ? `all ${checks.length} cases within their derived bounds`
+    : [failed.length > 0 ? `${failed.length} of ${checks.length} cases failed` : '', inputFailures.length > 0 ? `${inputFailures.length} input(s) could not be checked` : ''].filter(Boolean).join('; ');
+  io.out(`\n${verdict}\n`);
+  if (opts.reports !== false) {
+    const written = await writeReports(buildReport(reportInputOf(checks, inputFailures)), opts.reports);
+    io.out(`reports: ${written.filter((f) => !f.endsWith('.svg')).join(', ')} and ${written.filter((f) => f.endsWith('.svg')).length} plot(s)\n`);
+  }
+  if (inputFailures.length > 0) return EXIT.badInput;
   return failed.length === 0 ? EXIT.ok : EXIT.parityFailure;
 }
 
@@ -148,7 +168,9 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .command('check', { isDefault: true })
     .description('check every golden (or the given ones) against the TypeScript model; exit 1 on any failure')
     .argument('[goldens...]', 'golden files (default: all of goldens/)')
-    .action(async (files: string[]) => setCode(await checkCommand(io, files)));
+    .option('--reports <dir>', 'write the parity reports (Markdown, JSON, SVG) here', 'reports')
+    .option('--no-reports', 'do not write reports')
+    .action(async (files: string[], opts: { reports: string | false }) => setCode(await checkCommand(io, files, opts)));
 
   return program;
 }

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
 import { mlpProblem } from '../fd/mlpProblem.ts';
 import { loadGolden } from '../golden/load.ts';
+import type { DriftSection, ReportInput, SweepSection, InputFailure } from '../report/parityReport.ts';
 import { DTYPES, type DType } from '../tensor/dtype.ts';
 import type { ComparisonRecord } from '../tolerance/compare.ts';
+import { fdRecords } from './fdRecords.ts';
+import { failingFdSweeps, NOTEBOOK, notebookDrift } from './notebook.ts';
 import { compareWithOnnx } from './onnxParity.ts';
 import { compareWithTorch, runTsOnGolden } from './torchParity.ts';
 
@@ -17,6 +20,9 @@ export interface CaseCheck {
   readonly records: readonly ComparisonRecord[];
   /** Finite differences of the TS loss against the TS analytic gradient, per precision. */
   readonly fd: Readonly<Record<DType, FdReport>>;
+  /** The notebook's drift explained (seed case only), and error-versus-step curves worth plotting. */
+  readonly drifts: readonly DriftSection[];
+  readonly sweeps: readonly SweepSection[];
 }
 
 /**
@@ -42,7 +48,26 @@ export async function checkGoldenFile(file: string): Promise<CaseCheck> {
   const ts = runTsOnGolden(golden);
   const records = [...compareWithTorch(golden, ts), ...(await compareWithOnnx(golden, ts))];
   const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(mlpProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;
-  return { case: golden.name, file, dtype: golden.dtype, records, fd };
+  const notebook = golden.name === NOTEBOOK.case ? notebookDrift(golden) : undefined;
+  return {
+    case: golden.name,
+    file,
+    dtype: golden.dtype,
+    records,
+    fd,
+    drifts: notebook ? [notebook.drift] : [],
+    sweeps: [...(notebook?.sweeps ?? []), ...DTYPES.flatMap((d) => failingFdSweeps(golden, fd[d]))],
+  };
+}
+
+/** Everything the checks found, as the pieces of a parity report. */
+export function reportInputOf(checks: readonly CaseCheck[], inputFailures: readonly InputFailure[]): ReportInput {
+  return {
+    records: checks.flatMap((c) => [...c.records, ...DTYPES.flatMap((d) => fdRecords(c.case, c.fd[d]))]),
+    drifts: checks.flatMap((c) => c.drifts),
+    sweeps: checks.flatMap((c) => c.sweeps),
+    inputFailures,
+  };
 }
 
 export function passed(check: CaseCheck): boolean {

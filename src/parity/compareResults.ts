@@ -15,7 +15,7 @@ export interface Pair {
 const evalDtype = (s: Side): DType => (s.dtype === 'exact' ? 'float64' : s.dtype);
 
 /** The bound of each named result tensor, under the names namedResultTensors uses. */
-function namedBounds(spec: ModelSpec, bounds: MlpBounds, dtype: DType, results: Results): Map<string, ErrorBound> {
+export function namedBounds(spec: ModelSpec, bounds: MlpBounds, dtype: DType, results: Results): Map<string, ErrorBound> {
   const names = namedResultTensors(spec, results, dtype).map(([name]) => name);
   const ordered = [bounds.loss, bounds.logits, ...bounds.preActivations, ...Object.keys(results.grads).map((g) => bounds.grads[g]!)];
   return new Map(names.map((name, i) => [name, ordered[i]!]));

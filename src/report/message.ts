@@ -1,4 +1,3 @@
-import { BOUND_PARTS } from '../tolerance/errorBound.ts';
 import { sideLabel, type ComparisonRecord, type ElementReport } from '../tolerance/compare.ts';
 import { percent, sci } from './format.ts';
 
@@ -6,7 +5,7 @@ const at = (e: ElementReport) => `(${e.index.join(', ')})`;
 
 /** `1.2e-08 = arithmetic 1.1e-08 + elementary 1.0e-09` (parts that are 0 are left out). */
 export function boundDerivation(e: ElementReport): string {
-  const parts = BOUND_PARTS.filter((p) => e.boundParts[p] !== 0).map((p) => `${p} ${sci(e.boundParts[p])}`);
+  const parts = Object.entries(e.boundParts).filter(([, v]) => v !== 0).map(([p, v]) => `${p} ${sci(v)}`);
   return `${sci(e.bound)}${parts.length > 0 ? ` = ${parts.join(' + ')}` : ''}`;
 }
 

@@ -1,7 +1,7 @@
 import type { DType } from '../tensor/dtype.ts';
 import { sameShape, unravelIndex, type Tensor } from '../tensor/tensor.ts';
 import { ulpDistance } from '../tensor/ulp.ts';
-import { partsAt, totalAt, type BoundPart, type ErrorBound } from './errorBound.ts';
+import { partsAt, totalAt, type ErrorBound } from './errorBound.ts';
 
 /** Who computed a value, and in which precision: `ts:float32`, `torch:float64`, … */
 export interface Side {
@@ -20,7 +20,8 @@ export interface ElementReport {
   /** |actual − expected| / |expected|; Infinity when expected is 0 and actual is not. */
   readonly relDiff: number;
   readonly bound: number;
-  readonly boundParts: Readonly<Record<BoundPart, number>>;
+  /** The bound's named parts: arithmetic, elementary, … (or rounding, truncation, … for finite differences). */
+  readonly boundParts: Readonly<Record<string, number>>;
   /** absDiff / bound: 1 means the whole allowance is used. */
   readonly share: number;
 }
@@ -46,6 +47,8 @@ export interface ComparisonRecord {
   readonly worst: ElementReport | null;
   /** Largest distance in units in the last place, in the coarser of the two precisions. */
   readonly maxUlps: number;
+  /** Finite differences only: elements whose step crossed a ReLU kink (held to the one-sided interval). */
+  readonly kinks?: number;
   readonly verdict: 'pass' | 'fail';
 }
 

@@ -41,7 +41,7 @@ describe('gradparity eval', () => {
 
 describe('gradparity check', () => {
   it('prints a table row per case and precision and exits 0 when all pass', async () => {
-    const { code, out } = await cli('check', SEED);
+    const { code, out } = await cli('check', SEED, '--no-reports');
     expect(code).toBe(EXIT.ok);
     expect(out).toMatch(/^seed-3-4-2 +float32 .* pass$/m);
     expect(out).toMatch(/^seed-3-4-2 +float64 .* pass$/m);

@@ -6,6 +6,9 @@ import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
 import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
 import { runTsOnGolden } from '../../src/parity/torchParity.ts';
 import { driftText } from '../../src/report/gradcheckText.ts';
+import { fdRecords } from '../../src/parity/fdRecords.ts';
+import { failingFdSweeps, notebookDrift } from '../../src/parity/notebook.ts';
+import { attachReport } from '../../src/vitest/meta.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
 
 const goldens = listGoldenFiles().map(loadGolden);
@@ -41,6 +44,13 @@ describe('the notebook\'s float32 drift, reproduced and explained', () => {
     expect(driftText(explanation)).toContain('Not a bug.');
   });
 
+  it('goes into the report with its V-curves', ({ task }) => {
+    const { drift, sweeps } = notebookDrift(seed);
+    expect(drift.explanation.element.absDiff).toBe(element.absDiff);
+    expect(sweeps.map((s) => s.dtype)).toEqual(['float32', 'float64']);
+    attachReport(task, { drifts: [drift], sweeps });
+  });
+
   it('the auto step and float64 evaluation bring it to the limits the error analysis predicts', () => {
     const auto = x00(finiteDifferenceCheck(mlpProblem(seed, 'float32'), { step: 'auto' }));
     const float64 = x00(finiteDifferenceCheck(mlpProblem(seed, 'float64'), { step: 1e-5 }));
@@ -52,8 +62,9 @@ describe('the notebook\'s float32 drift, reproduced and explained', () => {
 });
 
 describe.each(goldens.map((g) => [g.name, g] as const))('%s: finite differences', (_, golden: GoldenCase) => {
-  it.each(['float32', 'float64'] as const)('pass every checked element in %s (auto step)', (dtype: DType) => {
+  it.for(['float32', 'float64'] as const)('pass every checked element in %s (auto step)', (dtype: DType, { task }) => {
     const report = finiteDifferenceCheck(mlpProblem(golden, dtype), { maxElementsPerTensor: SAMPLE });
+    attachReport(task, { records: fdRecords(golden.name, report), sweeps: failingFdSweeps(golden, report) });
     const failures = report.elements.filter((e) => e.verdict === 'fail');
     expect(failures.map((e) => `${e.tensor}[${e.index}] |diff| ${e.absDiff} > ${e.bound.total}`)).toEqual([]);
     expect(report.verdict).toBe('pass');

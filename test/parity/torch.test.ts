@@ -6,6 +6,7 @@ import { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from '../../src/pa
 import { mismatchMessage } from '../../src/report/message.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
 import { sideLabel } from '../../src/tolerance/compare.ts';
+import { attachReport } from '../../src/vitest/meta.ts';
 
 const goldens = listGoldenFiles().map(loadGolden);
 
@@ -18,10 +19,11 @@ describe.each(goldens.map((g) => [g.name, g] as const))('%s', (_, golden) => {
   const ts = runTsOnGolden(golden);
   const records = compareWithTorch(golden, ts);
 
-  it.each(TORCH_COMPARISONS.map((c) => [`${sideLabel(c.actual)} vs ${sideLabel(c.expected)}`, c] as const))(
+  it.for(TORCH_COMPARISONS.map((c) => [`${sideLabel(c.actual)} vs ${sideLabel(c.expected)}`, c] as const))(
     '%s: loss, logits, every layer output and every gradient within the derived bound',
-    (_, comparison) => {
+    ([, comparison], { task }) => {
       const mine = records.filter((r) => sideLabel(r.actual) === sideLabel(comparison.actual) && sideLabel(r.expected) === sideLabel(comparison.expected));
+      attachReport(task, { records: mine });
       // loss, logits, one output per layer, x and every parameter.
       expect(mine.length).toBe(2 + golden.spec.layers.length + Object.keys(golden.expected.float32.grads).length);
       expectAllWithinBounds(mine);

@@ -1,0 +1,57 @@
+import type { FdElementCheck, FdReport } from '../fd/engine.ts';
+import { ulpDistance } from '../tensor/ulp.ts';
+import type { ComparisonRecord, ElementReport } from '../tolerance/compare.ts';
+
+function elementReport(e: { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number }): ElementReport {
+  const { total, ...parts } = e.bound;
+  return {
+    index: e.index,
+    actual: e.numeric,
+    expected: e.analytic,
+    absDiff: e.absDiff,
+    relDiff: e.absDiff === 0 ? 0 : e.absDiff / Math.abs(e.analytic),
+    bound: total,
+    boundParts: parts,
+    share: e.share,
+  };
+}
+
+const largestBy = <T>(items: readonly T[], key: (t: T) => number): T | undefined =>
+  items.reduce<T | undefined>((best, t) => (best === undefined || key(t) > key(best) ? t : best), undefined);
+
+/**
+ * A finite-difference report as comparison records, one per tensor (and one for the directions
+ * when they were not followed by a per-element check): `fd:<dtype>` is the numeric derivative,
+ * `ts:<dtype>` the analytic gradient it is held against.
+ */
+export function fdRecords(caseName: string, report: FdReport): ComparisonRecord[] {
+  const actual = { source: 'fd', dtype: report.dtype };
+  const expected = { source: 'ts', dtype: report.dtype };
+  const groups = new Map<string, { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number; verdict: string }[]>();
+  for (const e of report.elements) groups.set(`grad[${e.tensor}]`, [...(groups.get(`grad[${e.tensor}]`) ?? []), e]);
+  if (!report.fellBack && report.directions.length > 0) {
+    groups.set('directional', report.directions.map((d) => ({ ...d, index: [d.direction] })));
+  }
+  return [...groups].map(([tensor, checks]) => {
+    const rel = (c: (typeof checks)[number]) => (c.absDiff === 0 ? 0 : c.absDiff / Math.abs(c.analytic));
+    const mismatched = checks.filter((c) => c.verdict === 'fail').length;
+    const maxUlps = Math.max(0, ...checks.map((c) => ulpDistance(c.numeric, c.analytic, report.dtype)));
+    const pick = (c: (typeof checks)[number] | undefined) => (c === undefined ? null : elementReport(c));
+    return {
+      case: caseName,
+      tensor,
+      actual,
+      expected,
+      shape: [checks.length],
+      numel: checks.length,
+      mismatched,
+      nonFinite: checks.filter((c) => !Number.isFinite(c.numeric) || !Number.isFinite(c.analytic)).length,
+      greatestAbs: pick(largestBy(checks, (c) => c.absDiff)),
+      greatestRel: pick(largestBy(checks, rel)),
+      worst: pick(largestBy(checks, (c) => c.share)),
+      maxUlps,
+      kinks: checks.filter((c) => c.verdict === 'kink').length,
+      verdict: mismatched === 0 ? 'pass' : 'fail',
+    };
+  });
+}

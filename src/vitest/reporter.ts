@@ -1,0 +1,40 @@
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { buildReport, mergeInputs, type ReportInput } from '../report/parityReport.ts';
+import { REPORTS_DIR, writeReports } from '../report/writeReports.ts';
+import { readReport } from './meta.ts';
+
+/**
+ * Collects the comparison records tests attach to `task.meta` and, when the run ends, writes the
+ * parity reports (Markdown, JSON, SVG plots) to reports/. Register it in vitest.config.ts next
+ * to the reporters you read in the terminal.
+ */
+export default class ParityReporter implements Reporter {
+  private inputs: ReportInput[] = [];
+  private readonly dir: string;
+  private readonly stepSummary: string | undefined;
+
+  /** `dir`: where reports go; `stepSummary`: a file to append the Markdown to (default $GITHUB_STEP_SUMMARY; null for none). */
+  constructor(options: { dir?: string; stepSummary?: string | null } = {}) {
+    this.dir = options.dir ?? REPORTS_DIR;
+    this.stepSummary = options.stepSummary === null ? undefined : (options.stepSummary ?? process.env.GITHUB_STEP_SUMMARY);
+  }
+
+  onTestRunStart(): void {
+    this.inputs = [];
+  }
+
+  onTestCaseResult(testCase: TestCase): void {
+    const input = readReport(testCase.meta());
+    if (input !== undefined) this.inputs.push(input);
+  }
+
+  async onTestRunEnd(_modules: ReadonlyArray<TestModule>): Promise<void> {
+    if (this.inputs.length === 0) return;
+    const report = buildReport(mergeInputs(this.inputs));
+    const files = await writeReports(report, this.dir, this.stepSummary);
+    const failed = report.records.filter((r) => r.verdict === 'fail').length;
+    process.stdout.write(
+      `\ngradparity: ${report.records.length} comparisons, ${failed} out of bounds; report in ${files.find((f) => f.endsWith('.md'))}\n`,
+    );
+  }
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadGolden } from '../../src/golden/load.ts';
+import { compareWithTorch, runTsOnGolden } from '../../src/parity/torchParity.ts';
+import { notebookDrift } from '../../src/parity/notebook.ts';
+import { markdownReport } from '../../src/report/markdown.ts';
+import { buildReport, fromJson, ParityReportJson, toJson } from '../../src/report/parityReport.ts';
+import { sweepSvg } from '../../src/report/plots.ts';
+import type { TsRun } from '../../src/parity/results.ts';
+import ParityReporter from '../../src/vitest/reporter.ts';
+
+const seed = loadGolden('goldens/seed-3-4-2.json');
+const passing = compareWithTorch(seed);
+
+/** The seed's records with the TS float64 gradient of 2.weight broken in one element. */
+function brokenRecords() {
+  const ts = runTsOnGolden(seed);
+  const grads = { ...ts.float64.results.grads };
+  const data = grads['2.weight']!.data.slice();
+  data[1] = data[1]! + 1e-6;
+  grads['2.weight'] = { shape: grads['2.weight']!.shape, data };
+  const broken: TsRun = { ...ts.float64, results: { ...ts.float64.results, grads } };
+  return compareWithTorch(seed, { ...ts, float64: broken });
+}
+
+describe('the JSON report', () => {
+  it('keeps an Infinity share through JSON and validates against its schema', () => {
+    const records = brokenRecords();
+    const report = buildReport({ records, drifts: [], sweeps: [], inputFailures: [] });
+    const text = toJson(report);
+    expect(ParityReportJson.safeParse(JSON.parse(text)).success).toBe(true);
+    const back = fromJson<typeof report>(text);
+    expect(back.records.map((r) => r.worst?.share)).toEqual(report.records.map((r) => r.worst?.share));
+  });
+});
+
+describe('the Markdown report', () => {
+  it('says pass in one line and shows a matrix row per case', () => {
+    const md = markdownReport(buildReport({ records: passing, drifts: [], sweeps: [], inputFailures: [] }));
+    expect(md).toMatch(/^✅ \*\*gradparity: all 1 cases within their derived bounds\*\*/m);
+    expect(md).toMatch(/^\| seed-3-4-2 \| ✅ 0% \| ✅ 3\.8% \| ✅ 12% \| ✅ 12% \| – \| – \| – \| – \|$/m);
+  });
+
+  it('marks exactly the pairs a broken float64 gradient turns red, with assert_close\'s message', () => {
+    const md = markdownReport(buildReport({ records: brokenRecords(), drifts: [], sweeps: [], inputFailures: [] }));
+    expect(md).toMatch(/^❌ \*\*gradparity: 1 of \d+ comparisons out of bounds in 1 case\(s\)\.\*\*/m);
+    expect(md).toMatch(/^\| seed-3-4-2 \| ✅ [^|]+ \| ❌ [^|]+ \| ✅ [^|]+ \| ✅ [^|]+ \|/m);
+    expect(md).toContain('seed-3-4-2: grad[2.weight]: ts:float64 is not within its derived bound of torch:float64!');
+    expect(md).toContain('Mismatched elements: 1 / 8 (12.5%)');
+    expect(md).toMatch(/Greatest absolute difference: 1\.00e-06 at index \(0, 1\) \(up to \S+ allowed\)/);
+  });
+});
+
+describe('the plots', () => {
+  it('draw the seed\'s V-curve as an SVG with labelled log axes', async () => {
+    const { sweeps } = notebookDrift(seed);
+    const svg = await sweepSvg(sweeps[1]!);
+    expect(svg).toMatch(/^<svg /);
+    for (const label of ['step h (log scale)', 'absolute error (log scale)', 'observed |D(h) − g|', 'predicted: rounding + truncation']) expect(svg).toContain(label);
+  });
+});
+
+describe('the vitest reporter', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gradparity-reports-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('collects records from task meta and writes Markdown, JSON, schema and plots', async () => {
+    const reporter = new ParityReporter({ dir, stepSummary: null });
+    const { drift, sweeps } = notebookDrift(seed);
+    const testCase = (input: object) => ({ meta: () => ({ gradparity: toJson(input) }) }) as never;
+    reporter.onTestRunStart();
+    reporter.onTestCaseResult(testCase({ records: passing }));
+    reporter.onTestCaseResult(testCase({ drifts: [drift], sweeps }));
+    reporter.onTestCaseResult({ meta: () => ({}) } as never);
+    await reporter.onTestRunEnd([]);
+    expect(readdirSync(dir).sort()).toEqual([
+      'parity-report.json', 'parity-report.md', 'parity-report.schema.json',
+      'sweep-seed-3-4-2-x-0-0-float32.svg', 'sweep-seed-3-4-2-x-0-0-float64.svg',
+    ]);
+    const md = readFileSync(join(dir, 'parity-report.md'), 'utf8');
+    expect(md).toContain('### Finite-difference drift of `seed-3-4-2`, explained');
+    expect(md).toContain('![error against step for seed-3-4-2 x[0,0] in float32](sweep-seed-3-4-2-x-0-0-float32.svg)');
+    expect(JSON.parse(readFileSync(join(dir, 'parity-report.json'), 'utf8')).records).toHaveLength(passing.length);
+  });
+});
