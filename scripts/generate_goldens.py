@@ -20,8 +20,16 @@ import json
 import math
 import os
 import platform
+import re
 import sys
+import time
 from pathlib import Path
+
+# PyTorch picks its CPU kernels (DEFAULT, AVX2, AVX512) by what the machine supports, and the
+# float32 results differ in the last bits between them. Pinning the portable DEFAULT kernels,
+# before torch is imported, makes the goldens reproducible bit for bit on any x86-64 machine.
+CPU_CAPABILITY = "default"
+os.environ["ATEN_CPU_CAPABILITY"] = CPU_CAPABILITY
 
 import numpy as np
 import torch
@@ -341,7 +349,9 @@ def golden_for(case: dict, out_dir: Path) -> dict:
             "generator": GENERATOR_FILE.relative_to(ROOT).as_posix(),
             "generatorSha256": sha256_file(GENERATOR_FILE),
             "specSha256": canonical_spec_hash(case),
+            "spec": case,
             "seed": case.get("seed"),
+            "cpuCapability": CPU_CAPABILITY,
             "command": f"npm run goldens -- --case {case['name']}",
             "torch": torch.__version__,
             "python": platform.python_version(),
@@ -350,9 +360,16 @@ def golden_for(case: dict, out_dir: Path) -> dict:
     }
 
 
+CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
 def load_cases(selected: list[str]) -> list[dict]:
     cases = json.loads(CASES_FILE.read_text())["cases"]
     names = [c["name"] for c in cases]
+    # A name becomes a file name: nothing that could leave the output directory.
+    bad = [n for n in names + selected if not CASE_NAME.match(n)]
+    if bad:
+        raise SpecError(f"{CASES_FILE.name}: case names must be lowercase letters, digits and dashes: {bad}")
     if len(set(names)) != len(names):
         raise SpecError(f"{CASES_FILE.name}: duplicate case names")
     unknown = [n for n in selected if n not in names]
@@ -372,10 +389,13 @@ def main() -> int:
     try:
         cases = load_cases(args.case)
         args.out.mkdir(parents=True, exist_ok=True)
-        for case in cases:
+        for index, case in enumerate(cases):
+            started = time.perf_counter()
             text = json.dumps(golden_for(case, args.out), indent=1, allow_nan=False) + "\n"
             (args.out / f"{case['name']}.json").write_text(text)
-            print(f"generated {case['name']}", flush=True)
+            # One JSON line per case on stdout: the driver shows progress and timing from these.
+            progress = {"case": case["name"], "index": index + 1, "total": len(cases), "seconds": round(time.perf_counter() - started, 3)}
+            print(json.dumps(progress), flush=True)
     except SpecError as err:
         print(f"generate_goldens: {err}", file=sys.stderr)
         return 2

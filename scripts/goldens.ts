@@ -1,53 +1,176 @@
-// `npm run goldens [-- --case NAME ...]`: regenerate goldens with real PyTorch, validate them with
-// the zod schema, then move them into goldens/.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+// `npm run goldens [-- --case NAME ...] [--check]`: regenerate the goldens with real PyTorch,
+// validate them, show what changed, and replace goldens/ atomically. `--check` regenerates into a
+// temporary directory and fails when anything differs from what is committed.
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../src/errors.ts';
 import { loadGolden } from '../src/golden/load.ts';
 import { goldenJsonSchema } from '../src/golden/schema.ts';
+import { OnnxOracle } from '../src/onnx/oracle.ts';
+import { checkAgainstFresh } from './lib/check.ts';
+import { GENERATOR, progressDisplay, runGenerator } from './lib/generate.ts';
+import { describeChange, metadataChanges, tensorChanges } from './lib/goldenDiff.ts';
+import { killPoint } from './lib/killPoints.ts';
+import { findPython, PythonMissing } from './lib/python.ts';
+import { recoverInterruptedSwap, replaceDirectory } from './lib/swap.ts';
 
-const GOLDENS = 'goldens';
-const INSTALL_HINT = [
-  'Debian/Ubuntu: sudo apt-get install -y python3-torch python3-onnx   (then PYTHON=/usr/bin/python3)',
-  'elsewhere:     python3 -m pip install torch==1.13.* onnx==1.12.*     (then PYTHON=$(which python3))',
-].join('\n  ');
+const CASE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
-function findPython(): string {
-  const python = process.env.PYTHON ?? '/usr/bin/python3';
-  const probe = spawnSync(python, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    const why = probe.error ? `${python} cannot be run (${probe.error.message})` : `${python} cannot import torch and onnx`;
-    console.error(`goldens: ${why}.\nInstall PyTorch and onnx for it, or point $PYTHON at an interpreter that has them:\n  ${INSTALL_HINT}`);
-    process.exit(2);
-  }
-  return python;
+interface Options {
+  case: string[];
+  check?: boolean;
+  goldens: string;
 }
 
-function main(): void {
-  const { values } = parseArgs({ options: { case: { type: 'string', multiple: true, default: [] } } });
-  const python = findPython();
-  const staging = mkdtempSync('.goldens-staging-');
-  try {
-    const caseArgs = values.case.flatMap((c) => ['--case', c]);
-    const run = spawnSync(python, ['scripts/generate_goldens.py', '--out', staging, ...caseArgs], { stdio: 'inherit' });
-    if (run.status !== 0) throw new Error(`the generator exited with ${run.status ?? run.signal}`);
-    // Keep the goldens of cases that were not regenerated.
-    if (values.case.length > 0 && existsSync(GOLDENS)) {
-      for (const f of readdirSync(GOLDENS)) if (!existsSync(join(staging, f))) cpSync(join(GOLDENS, f), join(staging, f), { recursive: true });
+class UsageError extends Error {}
+
+function knownCases(): string[] {
+  return (JSON.parse(readFileSync('scripts/cases.json', 'utf8')) as { cases: { name: string }[] }).cases.map((c) => c.name);
+}
+
+function checkCaseNames(selected: readonly string[]): void {
+  const known = knownCases();
+  for (const name of selected) {
+    if (!CASE_NAME.test(name)) throw new UsageError(`--case ${JSON.stringify(name)}: a case name is lowercase letters, digits and dashes`);
+    if (!known.includes(name)) throw new UsageError(`--case ${name}: no such case in scripts/cases.json (known: ${known.join(', ')})`);
+  }
+}
+
+/** Leftovers of runs that were killed before they could clean up; nothing in them is ever used. */
+function removeLeftovers(goldens: string): void {
+  const prefix = `.${basename(goldens)}-staging-`;
+  const parent = dirname(goldens);
+  for (const entry of readdirSync(parent)) if (entry.startsWith(prefix)) rmSync(join(parent, entry), { recursive: true, force: true });
+}
+
+/** Every golden in `dir` must load (zod schema, shapes, digests) and its graph must load in onnxruntime. */
+async function validateSet(dir: string): Promise<void> {
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json')) {
+    const golden = loadGolden(join(dir, f));
+    await (await OnnxOracle.open(golden)).release();
+  }
+}
+
+function printChanges(committed: string, staging: string, selected: readonly string[]): void {
+  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json') : []);
+  const [before, after] = [list(committed), list(staging)];
+  const lines: string[] = [];
+  for (const f of after.filter((f) => !before.includes(f))) lines.push(`  new      ${f}`);
+  for (const f of before.filter((f) => !after.includes(f))) lines.push(`  removed  ${f}`);
+  for (const f of after.filter((f) => before.includes(f))) {
+    if (selected.length > 0 && !selected.includes(f.replace(/\.json$/, ''))) continue;
+    const [oldFile, newFile] = [join(committed, f), join(staging, f)];
+    if (readFileSync(oldFile).equals(readFileSync(newFile))) continue;
+    let changes: string[];
+    try {
+      changes = tensorChanges(loadGolden(oldFile), loadGolden(newFile)).map(describeChange);
+    } catch (err) {
+      changes = [`(the committed file does not load: ${(err as Error).message})`];
     }
-    writeFileSync(join(staging, 'schema.json'), `${JSON.stringify(goldenJsonSchema(), null, 2)}\n`);
-    for (const f of readdirSync(staging)) if (f.endsWith('.json') && f !== 'schema.json') loadGolden(join(staging, f));
-    const old = `${staging}-old`;
-    if (existsSync(GOLDENS)) renameSync(GOLDENS, old);
-    renameSync(staging, GOLDENS);
-    rmSync(old, { recursive: true, force: true });
-    console.log(`goldens: ${readdirSync(GOLDENS).length - 1} golden(s) in ${GOLDENS}/`);
-  } catch (err) {
+    const fields = metadataChanges(oldFile, newFile);
+    lines.push(`  changed  ${f}`, ...changes.map((c) => `             ${c}`), ...(fields.length > 0 ? [`             fields: ${fields.join(', ')}`] : []));
+  }
+  console.log(lines.length === 0 ? 'goldens: nothing changed' : ['goldens: changes against the committed set', ...lines].join('\n'));
+}
+
+/** Whether two directories hold the same files with the same bytes (one level of subdirectories). */
+function sameSet(a: string, b: string): boolean {
+  if (!existsSync(a)) return false;
+  const files = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  const [fa, fb] = [files(a), files(b)];
+  return fa.join('\n') === fb.join('\n') && fa.every((f) => readFileSync(join(a, f)).equals(readFileSync(join(b, f))));
+}
+
+async function run(opts: Options): Promise<number> {
+  const goldens = opts.goldens;
+  const recovered = recoverInterruptedSwap(goldens);
+  if (recovered) console.log(`goldens: ${recovered}`);
+  removeLeftovers(goldens);
+  checkCaseNames(opts.case);
+  if (opts.check && opts.case.length > 0) throw new UsageError('--check regenerates every case; it takes no --case');
+  // A stand-in generator (tests only) needs no torch.
+  const generator = process.env.GRADPARITY_GENERATOR ?? GENERATOR;
+  const python = findPython(generator === GENERATOR ? ['torch', 'onnx'] : []);
+
+  const staging = mkdtempSync(join(dirname(goldens), `.${basename(goldens)}-staging-`));
+  const abandon = (signal: string) => {
     rmSync(staging, { recursive: true, force: true });
-    console.error(`goldens: ${(err as Error).message}; ${GOLDENS}/ is unchanged`);
-    process.exit(1);
+    console.error(`goldens: interrupted (${signal}); ${goldens}/ is unchanged`);
+    process.exit(130);
+  };
+  process.once('SIGINT', () => abandon('SIGINT'));
+  process.once('SIGTERM', () => abandon('SIGTERM'));
+
+  try {
+    const progress = progressDisplay(opts.case.length > 0 ? opts.case.length : knownCases().length);
+    const started = performance.now();
+    let generated = 0;
+    try {
+      await runGenerator(python, staging, opts.case, (p) => (progress.update(p), (generated = p.index)), generator);
+    } finally {
+      progress.stop();
+    }
+    console.log(`goldens: ${generated} case(s) generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    killPoint('generated');
+    if (opts.case.length > 0 && existsSync(goldens)) {
+      // Cases that were not regenerated keep their committed golden and graph.
+      for (const f of readdirSync(goldens)) if (!existsSync(join(staging, f))) cpSync(join(goldens, f), join(staging, f), { recursive: true });
+      for (const f of existsSync(join(goldens, 'onnx')) ? readdirSync(join(goldens, 'onnx')) : []) {
+        if (!existsSync(join(staging, 'onnx', f))) cpSync(join(goldens, 'onnx', f), join(staging, 'onnx', f));
+      }
+    }
+    killPoint('copied');
+    writeFileSync(join(staging, 'schema.json'), `${JSON.stringify(goldenJsonSchema(), null, 2)}\n`);
+    await validateSet(staging);
+    killPoint('validated');
+
+    if (opts.check) {
+      const { failures, warnings } = await checkAgainstFresh(goldens, staging);
+      for (const w of warnings) console.warn(`goldens --check: warning: ${w}`);
+      if (failures.length > 0) {
+        console.error(['goldens --check: the committed goldens do not match a fresh regeneration:', ...failures.map((f) => `  ${f.replace(/\n/g, '\n  ')}`)].join('\n'));
+        return 1;
+      }
+      console.log(`goldens --check: ${goldens}/ matches a fresh regeneration${warnings.length > 0 ? ' within the derived bounds' : ' byte for byte'}`);
+      return 0;
+    }
+
+    printChanges(goldens, staging, opts.case);
+    if (sameSet(goldens, staging)) {
+      console.log(`goldens: ${goldens}/ already holds exactly this set; left as it was`);
+      return 0;
+    }
+    killPoint('swapping');
+    replaceDirectory(staging, goldens, python);
+    console.log(`goldens: ${goldens}/ replaced`);
+    return 0;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
   }
 }
 
-main();
+async function main(): Promise<void> {
+  const program = new Command('goldens')
+    .description('regenerate the golden files with real PyTorch (scripts/generate_goldens.py)')
+    .option('--case <name>', 'regenerate only this case (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--check', 'regenerate into a temporary directory and fail if anything differs from the committed goldens')
+    .option('--goldens <dir>', 'the golden directory', 'goldens')
+    .exitOverride();
+  try {
+    program.parse();
+    process.exitCode = await run(program.opts<Options>());
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof UsageError || err instanceof PythonMissing || err instanceof InputError) {
+      console.error(`goldens: ${err.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`goldens: ${(err as Error).message}; ${program.opts<Options>().goldens}/ is unchanged`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+await main();

@@ -4,9 +4,11 @@ import { explainDrift, sweepElement } from '../fd/explain.ts';
 import { mlpProblem } from '../fd/mlpProblem.ts';
 import { gradcheckText, sweepText } from '../report/gradcheckText.ts';
 import { InputError } from '../errors.ts';
+import { existsSync } from 'node:fs';
+import { CASES_FILE, GENERATOR_FILE, staleMessage, staleReasons } from '../golden/freshness.ts';
 import { loadGolden } from '../golden/load.ts';
 import { onnxOracleFor } from '../onnx/oracle.ts';
-import { checkGoldenFile, listGoldenFiles, passed, reportInputOf, type CaseCheck } from '../parity/checkGoldens.ts';
+import { checkGolden, listGoldenFiles, passed, reportInputOf, type CaseCheck } from '../parity/checkGoldens.ts';
 import { buildReport, type InputFailure } from '../report/parityReport.ts';
 import { writeReports } from '../report/writeReports.ts';
 import { resultsJson, runTs } from '../parity/results.ts';
@@ -50,7 +52,13 @@ async function checkCommand(io: Io, files: string[], opts: { reports: string | f
   // A golden or graph that cannot be read is reported and the others are still checked.
   for (const file of targets) {
     try {
-      checks.push(await checkGoldenFile(file));
+      const golden = loadGolden(file);
+      // In the gradparity repository itself, say when a golden lags behind its spec or generator.
+      if (existsSync(CASES_FILE) && existsSync(GENERATOR_FILE)) {
+        const stale = staleReasons(golden);
+        if (stale.length > 0) io.err(`gradparity: warning: ${staleMessage(golden, stale)}\n`);
+      }
+      checks.push(await checkGolden(golden));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       inputFailures.push({ file: err.file, message: err.message });

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { visit } from 'jsonc-parser';
 import type { z } from 'zod';
 import { InputError, type PathSegment } from '../errors.ts';
 import type { Target } from '../nn/crossEntropy.ts';
@@ -55,9 +57,29 @@ export function parseGolden(text: string, file: string): GoldenCase {
   } catch (err) {
     throw new InputError(file, null, `not valid JSON: ${(err as Error).message}`);
   }
+  // JSON.parse keeps the last of two equal keys without a word: two `0.weight` entries would
+  // silently become one. Goldens never have duplicate keys, so any is damage.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) throw new InputError(file, duplicate, 'appears twice in the same object');
   const parsed = GoldenJson.safeParse(raw);
   if (!parsed.success) throw schemaError(file, parsed.error);
   return new GoldenDecoder(file, parsed.data).decode();
+}
+
+/** The JSON path of the first key that appears twice in one object, or null. */
+export function findDuplicateKey(text: string): PathSegment[] | null {
+  const seen: Set<string>[] = [];
+  let duplicate: PathSegment[] | null = null;
+  visit(text, {
+    onObjectBegin: () => void seen.push(new Set()),
+    onObjectEnd: () => void seen.pop(),
+    onObjectProperty: (key, _offset, _length, _line, _column, pathSupplier) => {
+      const keys = seen.at(-1)!;
+      if (keys.has(key) && duplicate === null) duplicate = [...pathSupplier(), key];
+      keys.add(key);
+    },
+  });
+  return duplicate;
 }
 
 function schemaError(file: string, error: z.ZodError): InputError {
@@ -87,13 +109,17 @@ class GoldenDecoder {
 
   decode(): GoldenCase {
     const { json } = this;
+    const expectedFile = `${json.case}.json`;
+    if (basename(this.file) !== expectedFile) this.fail(['case'], `is ${json.case}, but the file is named ${basename(this.file)}`);
     const spec = json.model;
     const batch = json.inputs.x.shape[0] ?? 0;
     const x = this.floatTensor(json.inputs.x, ['inputs', 'x'], json.dtype, [batch, spec.inputSize]);
     const target = this.target(spec, batch);
     const params = this.namedTensors(json.parameters, ['parameters'], json.dtype, parameterShapes(spec));
+    this.checkSpecValues({ x, target: target.kind === 'probabilities' ? target.probs : { shape: [batch], data: Float64Array.from(target.indices) }, ...params });
     const gradShapes = new Map<string, readonly number[]>([['x', x.shape]]);
     for (const [name, shape] of parameterShapes(spec)) gradShapes.set(name, shape);
+    this.checkSpecAgrees(batch);
     const expected = Object.fromEntries(
       DTYPES.map((dtype) => [dtype, this.results(spec, dtype, batch, gradShapes)]),
     ) as Record<DType, ExpectedResults>;
@@ -108,6 +134,39 @@ class GoldenDecoder {
       onnx: this.onnxGraph(spec),
       provenance: json.provenance,
     };
+  }
+
+  /** The case spec recorded in the provenance must describe this very golden. */
+  private checkSpecAgrees(batch: number): void {
+    const { json } = this;
+    const spec = json.provenance.spec;
+    const agree: [string, unknown][] = [
+      ['name', json.case],
+      ['description', json.description],
+      ['dtype', json.dtype],
+      ['model', json.model],
+      ['batch', batch],
+      ['seed', json.provenance.seed ?? undefined],
+    ];
+    for (const [field, value] of agree) {
+      if (!isDeepStrictEqual(spec[field], value)) {
+        this.fail(['provenance', 'spec', field], `is ${JSON.stringify(spec[field])}, but the golden has ${JSON.stringify(value)}`);
+      }
+    }
+  }
+
+  /** A spec with explicit `values` must hold exactly the stored inputs (after rounding to the dtype). */
+  private checkSpecValues(stored: NamedTensors): void {
+    const values = this.json.provenance.spec.values;
+    if (values === undefined) return;
+    if (values === null || typeof values !== 'object') this.fail(['provenance', 'spec', 'values'], 'is not an object of tensors');
+    const round = this.json.dtype === 'float32' ? Math.fround : (v: number) => v;
+    for (const [name, t] of Object.entries(stored)) {
+      const given = (values as Record<string, unknown>)[name];
+      const flat = Array.isArray(given) ? (given as unknown[]).flat(Infinity) : [];
+      const same = flat.length === t.data.length && flat.every((v, i) => typeof v === 'number' && Object.is(round(v) + 0, t.data[i]! + 0));
+      if (!same) this.fail(['provenance', 'spec', 'values', name], `does not hold the stored ${name}`);
+    }
   }
 
   private onnxGraph(spec: ModelSpec): GoldenCase['onnx'] {

@@ -57,8 +57,13 @@ export type OnnxGraphJson = z.infer<typeof OnnxGraphJson>;
 export const ProvenanceJson = z.strictObject({
   generator: z.string(),
   generatorSha256: Sha256,
+  /** SHA-256 of the canonical JSON (sorted keys, no spaces) of `spec`, as Python writes it. */
   specSha256: Sha256,
+  /** The case's entry in scripts/cases.json when the golden was generated. */
+  spec: z.record(z.string(), z.unknown()),
   seed: z.number().int().nullable(),
+  /** PyTorch's CPU kernel set (ATEN_CPU_CAPABILITY), pinned so results do not depend on the machine. */
+  cpuCapability: z.string(),
   command: z.string(),
   torch: z.string(),
   python: z.string(),

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
 import { mlpProblem } from '../fd/mlpProblem.ts';
-import { loadGolden } from '../golden/load.ts';
+import type { GoldenCase } from '../golden/load.ts';
 import type { DriftSection, ReportInput, SweepSection, InputFailure } from '../report/parityReport.ts';
 import { DTYPES, type DType } from '../tensor/dtype.ts';
 import type { ComparisonRecord } from '../tolerance/compare.ts';
@@ -43,8 +43,8 @@ export function listGoldenFiles(dir: string = GOLDENS_DIR): string[] {
 }
 
 /** Every comparison the suite makes for one golden: against torch's numbers and against onnxruntime. */
-export async function checkGoldenFile(file: string): Promise<CaseCheck> {
-  const golden = loadGolden(file);
+export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
+  const file = golden.file;
   const ts = runTsOnGolden(golden);
   const records = [...compareWithTorch(golden, ts), ...(await compareWithOnnx(golden, ts))];
   const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(mlpProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;

@@ -102,6 +102,25 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
     expect(errorAfter((g) => (g.model.layers[0].activation = 'gelu')).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.layers\[0\]\.activation: /);
   });
 
+  it('a key that appears twice (JSON.parse would silently keep the last)', () => {
+    const text = seedText.replace('"parameters": {', '"parameters": {\n  "2.bias": {"dtype": "float32", "shape": [2], "sha256": "' + '0'.repeat(64) + '", "data": [0, 0]},');
+    expect(() => parseGolden(text, SEED)).toThrow('goldens/seed-3-4-2.json: parameters["2.bias"]: appears twice in the same object');
+  });
+
+  it('a number too large for a float (JSON has no Infinity, but 1e999 parses to it)', () => {
+    const text = seedText.replace('0.29085004329681396', '1e999');
+    expect(() => parseGolden(text, SEED)).toThrow(/^goldens\/seed-3-4-2\.json: expected\.float32\.loss\.data\[0\]: Invalid input: expected number, received Infinity/);
+  });
+
+  it('NaN, which is not JSON at all', () => {
+    expect(() => parseGolden(seedText.replace('0.29085004329681396', 'NaN'), SEED)).toThrow(/not valid JSON/);
+  });
+
+  it('a case name that does not match the file, or that would leave goldens/', () => {
+    expect(errorAfter((g) => (g.case = 'relu-kink')).message).toBe('goldens/seed-3-4-2.json: case: is relu-kink, but the file is named seed-3-4-2.json');
+    expect(errorAfter((g) => (g.case = '../seed-3-4-2')).message).toMatch(/^goldens\/seed-3-4-2\.json: case: lowercase letters, digits and dashes/);
+  });
+
   it('an unknown field', () => {
     expect(errorAfter((g) => (g.extra = 1)).message).toMatch(/^goldens\/seed-3-4-2\.json: \(root\): Unrecognized key/);
   });

@@ -1,0 +1,188 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The driver (scripts/goldens.ts) is tested with a stand-in generator that copies committed
+// goldens, so staging, validation, change reports and the atomic replacement run without torch.
+// Old set: three cases; new set: the same three plus a fourth. Both are valid golden sets.
+
+const CASES = ['seed-3-4-2', 'relu-kink', 'identity-hidden-f64'];
+const NEW_CASE = 'two-hidden-batch1-f64';
+const root = mkdtempSync(join(tmpdir(), 'gradparity-goldens-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function makeSet(dir: string, cases: readonly string[]): string {
+  cpSync('goldens/schema.json', join(dir, 'schema.json'));
+  for (const c of cases) {
+    cpSync(`goldens/${c}.json`, join(dir, `${c}.json`));
+    cpSync(`goldens/onnx/${c}.onnx`, join(dir, 'onnx', `${c}.onnx`));
+  }
+  return dir;
+}
+
+let counter = 0;
+/** A fresh scratch area: the committed (old) golden dir, and the source the stand-in copies from (new). */
+function scratch(): { goldens: string; source: string } {
+  const area = join(root, `area-${counter++}`);
+  const goldens = join(area, 'goldens');
+  const source = join(area, 'source');
+  for (const d of [goldens, source]) mkdirSync(join(d, 'onnx'), { recursive: true });
+  makeSet(goldens, CASES);
+  makeSet(source, [...CASES, NEW_CASE]);
+  return { goldens, source };
+}
+
+/** Path → SHA-256 of every file under a directory, for byte-for-byte comparisons of whole sets. */
+function snapshot(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return {};
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out[join(e.parentPath, e.name).slice(dir.length)] = createHash('sha256').update(readFileSync(join(e.parentPath, e.name))).digest('hex');
+  }
+  return out;
+}
+
+function driverEnv(source: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, GRADPARITY_GENERATOR: 'test/fixtures/fake_generator.py', FAKE_GOLDENS_SOURCE: source, ...extra };
+}
+
+// node --import tsx runs the driver in this very process (the tsx CLI would add a parent process
+// that a SIGKILL would not reach through).
+const NODE_TSX = [process.execPath, '--import', 'tsx'] as const;
+
+function runDriver(args: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(NODE_TSX[0], [...NODE_TSX.slice(1), 'scripts/goldens.ts', ...args], { env, encoding: 'utf8' });
+}
+
+/** The same without blocking, so that runs can overlap. */
+function runDriverAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE_TSX[0], [...NODE_TSX.slice(1), 'scripts/goldens.ts', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (status, signal) => resolve({ status, signal, stderr }));
+  });
+}
+
+// Each driver run starts node, tsx and onnxruntime: seconds, not milliseconds.
+const SLOW = 30_000;
+
+describe('npm run goldens (with a stand-in generator)', () => {
+  it('replaces the set, says what changed, and validates before it touches the directory', () => {
+    const { goldens, source } = scratch();
+    const run = runDriver(['--goldens', goldens], driverEnv(source));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`new      ${NEW_CASE}.json`);
+    expect(run.stdout).toMatch(/^\[4\/4\] two-hidden-batch1-f64 \(0\.00 s\)$/m);
+    expect(snapshot(goldens)).toEqual(snapshot(source));
+  });
+
+  it('refuses an invalid new set and leaves the old one as it was', () => {
+    const { goldens, source } = scratch();
+    const before = snapshot(goldens);
+    writeFileSync(join(source, `${NEW_CASE}.json`), readFileSync(join(source, `${NEW_CASE}.json`), 'utf8').replace('"schemaVersion": 1', '"schemaVersion": 7'));
+    const run = runDriver(['--goldens', goldens], driverEnv(source));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/two-hidden-batch1-f64\.json: schemaVersion: /);
+    expect(snapshot(goldens)).toEqual(before);
+  });
+
+  it('rejects a case name that would leave goldens/, and an unknown case', () => {
+    const { goldens, source } = scratch();
+    expect(runDriver(['--goldens', goldens, '--case', '../escape'], driverEnv(source)).stderr).toContain('a case name is lowercase letters, digits and dashes');
+    const unknown = runDriver(['--goldens', goldens, '--case', 'no-such-case'], driverEnv(source));
+    expect([unknown.status, unknown.stderr.includes('no such case in scripts/cases.json')]).toEqual([2, true]);
+  });
+
+  it('says how to install PyTorch when there is no Python with torch', () => {
+    const run = runDriver(['--goldens', join(root, 'none')], { ...process.env, PYTHON: '/nonexistent/python3' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('apt-get install -y python3-torch python3-onnx');
+    expect(run.stderr).toContain('pip install');
+  });
+});
+
+describe('npm run goldens -- --check', () => {
+  it('passes a set identical to a fresh regeneration', () => {
+    const { goldens, source } = scratch();
+    makeSet(goldens, [NEW_CASE]);
+    const run = runDriver(['--goldens', goldens, '--check'], driverEnv(source));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('matches a fresh regeneration byte for byte');
+  });
+
+  it('fails a hand-edited number, naming the file and the tensor', () => {
+    const { goldens, source } = scratch();
+    makeSet(goldens, [NEW_CASE]);
+    const file = join(goldens, 'seed-3-4-2.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('-0.04542700573801994', '-0.04542700573801995'));
+    const run = runDriver(['--goldens', goldens, '--check'], driverEnv(source));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${file}: expected.float32.grads.x.data[0]: -0.04542700573801995 is not a float32 value`);
+  });
+
+  it('fails a hand edit whose digest was forged too, naming the tensor and the ULPs', () => {
+    const { goldens, source } = scratch();
+    makeSet(goldens, [NEW_CASE]);
+    const file = join(goldens, 'seed-3-4-2.json');
+    const g = JSON.parse(readFileSync(file, 'utf8'));
+    const grad = g.expected.float64.grads['0.bias'];
+    grad.data[1] = grad.data[1] * (1 + 2 ** -50);
+    grad.sha256 = createHash('sha256').update(new Uint8Array(new Float64Array(grad.data).buffer)).digest('hex');
+    writeFileSync(file, `${JSON.stringify(g, null, 1)}\n`);
+    const run = runDriver(['--goldens', goldens, '--check'], driverEnv(source));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/seed-3-4-2\.json: expected\.float64\.grads\["0\.bias"\]: 1 \/ 4 changed, up to \d+ ULP .* at \(1\) against a fresh regeneration/);
+  });
+});
+
+describe('interrupting the driver', () => {
+  // Each named point stops the driver with SIGKILL (no cleanup at all) at one moment of the write.
+  const points = ['generated', 'copied', 'validated', 'swapping', 'swapped'];
+
+  it.concurrent.each(points)('killed at "%s": goldens/ is byte for byte the old set or the new one', async (point) => {
+    const { goldens, source } = scratch();
+    const [oldSet, newSet] = [snapshot(goldens), snapshot(source)];
+    const run = await runDriverAsync(['--goldens', goldens], driverEnv(source, { GRADPARITY_KILL_AT: point }));
+    expect(run.signal).toBe('SIGKILL');
+    const after = snapshot(goldens);
+    expect([oldSet, newSet]).toContainEqual(after);
+    // Up to the swap the old set stays; from the swap on, the new one is in place.
+    expect(after).toEqual(point === 'swapped' ? newSet : oldSet);
+    // The next run cleans up whatever the killed one left, and finishes the job.
+    const again = await runDriverAsync(['--goldens', goldens], driverEnv(source));
+    expect(again.status, again.stderr).toBe(0);
+    expect(snapshot(goldens)).toEqual(newSet);
+    expect(readdirSync(join(goldens, '..')).filter((e) => e.includes('staging'))).toEqual([]);
+  }, SLOW);
+
+  it.concurrent.each([150, 400, 700, 1000, 1300])('killed after %i ms: old set or new set, never a mix', async (delay) => {
+    const { goldens, source } = scratch();
+    const [oldSet, newSet] = [snapshot(goldens), snapshot(source)];
+    const child = spawn(NODE_TSX[0], [...NODE_TSX.slice(1), 'scripts/goldens.ts', '--goldens', goldens], { env: driverEnv(source, { FAKE_DELAY: '0.05' }), stdio: 'ignore' });
+    const closed = new Promise((r) => child.on('close', r));
+    await new Promise((r) => setTimeout(r, delay));
+    child.kill('SIGKILL'); // a no-op if the run already finished
+    await closed;
+    expect([oldSet, newSet]).toContainEqual(snapshot(goldens));
+  }, SLOW);
+
+  it('on Ctrl-C removes its staging directory and leaves goldens/ unchanged', async () => {
+    const { goldens, source } = scratch();
+    const oldSet = snapshot(goldens);
+    const child = spawn(NODE_TSX[0], [...NODE_TSX.slice(1), 'scripts/goldens.ts', '--goldens', goldens], { env: driverEnv(source, { FAKE_DELAY: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const closed = new Promise((r) => child.on('close', r));
+    await new Promise((r) => setTimeout(r, 900));
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code).toBe(130);
+    expect(stderr).toContain('interrupted (SIGINT)');
+    expect(snapshot(goldens)).toEqual(oldSet);
+    expect(readdirSync(join(goldens, '..')).filter((e) => e.includes('staging'))).toEqual([]);
+  });
+});
