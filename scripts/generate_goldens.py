@@ -124,7 +124,10 @@ def random_target(case: dict, gen: torch.Generator, batch: int, classes: int) ->
     if style == "one_hot":
         return F.one_hot(torch.randint(0, classes, (batch,), generator=gen), classes).to(torch.float64)
     if style == "soft":
-        return torch.softmax(2 * torch.randn(batch, classes, generator=gen, dtype=torch.float64), dim=1)
+        # targetMass < 1 gives rows that do not sum to 1, which PyTorch accepts (label smoothing
+        # leaves mass out the same way); the gradient is then softmax·Σp − p, not softmax − p.
+        mass = case.get("targetMass", 1.0)
+        return mass * torch.softmax(2 * torch.randn(batch, classes, generator=gen, dtype=torch.float64), dim=1)
     raise SpecError(f"case {case['name']}: target must be 'soft' or 'one_hot', got {style!r}")
 
 
@@ -361,10 +364,72 @@ def golden_for(case: dict, out_dir: Path) -> dict:
 
 
 CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+CASE_KEYS = {"name", "description", "dtype", "model", "batch", "values", "seed", "target", "targetMass", "logitMagnitude", "expectExactZeroPreActivations"}
+
+
+def validate_case(case: object, index: int) -> None:
+    """Checks one entry of cases.json before anything is generated from it; errors name the field."""
+    where = f"cases[{index}]"
+
+    def fail(field: str, why: str) -> None:
+        raise SpecError(f"{CASES_FILE.name}: {where}.{field}: {why}")
+
+    if not isinstance(case, dict):
+        raise SpecError(f"{CASES_FILE.name}: {where}: a case spec is an object")
+    if isinstance(case.get("name"), str):
+        where = f"cases[{index}] ({case['name']})"
+    for key in sorted(set(case) - CASE_KEYS):
+        fail(key, f"unknown field (known: {', '.join(sorted(CASE_KEYS))})")
+    for key, kind in (("name", str), ("description", str), ("model", dict)):
+        if not isinstance(case.get(key), kind):
+            fail(key, f"is required and must be a {kind.__name__}")
+    if not CASE_NAME.match(case["name"]):
+        fail("name", "lowercase letters, digits and dashes (it becomes a file name)")
+    if case.get("dtype") not in TORCH_DTYPES:
+        fail("dtype", f"must be float32 or float64, not {case.get('dtype')!r}")
+    if not (isinstance(case.get("batch"), int) and case["batch"] >= 1):
+        fail("batch", "must be an integer ≥ 1")
+    model = case["model"]
+    if not (isinstance(model.get("inputSize"), int) and model["inputSize"] >= 1):
+        fail("model.inputSize", "must be an integer ≥ 1")
+    layers = model.get("layers")
+    if not (isinstance(layers, list) and layers):
+        fail("model.layers", "must be a non-empty list")
+    for i, layer in enumerate(layers):
+        if not (isinstance(layer, dict) and isinstance(layer.get("out"), int) and layer["out"] >= 1):
+            fail(f"model.layers[{i}].out", "must be an integer ≥ 1")
+        if not isinstance(layer.get("bias"), bool):
+            fail(f"model.layers[{i}].bias", "must be true or false")
+        if layer.get("activation") not in ("relu", "identity"):
+            fail(f"model.layers[{i}].activation", f"must be relu or identity, not {layer.get('activation')!r}")
+    loss = model.get("loss") or {}
+    if loss.get("kind") != "softmax_cross_entropy":
+        fail("model.loss.kind", "must be softmax_cross_entropy")
+    if loss.get("target") not in ("class_indices", "probabilities"):
+        fail("model.loss.target", "must be class_indices or probabilities")
+    if loss.get("reduction") not in ("mean", "sum"):
+        fail("model.loss.reduction", "must be mean or sum")
+    if ("values" in case) == ("seed" in case):
+        fail("values", "give either explicit values or a seed, not both and not neither")
+    if "values" in case:
+        missing = [n for n in ["x", "target", *parameter_shapes(model)] if n not in case["values"]]
+        if missing:
+            fail("values", f"missing {', '.join(missing)}")
+    if "target" in case and (loss["target"] != "probabilities" or case["target"] not in ("soft", "one_hot")):
+        fail("target", "is soft or one_hot, and only for probability targets")
+    if "targetMass" in case and case.get("target") != "soft":
+        fail("targetMass", "only applies to soft targets")
 
 
 def load_cases(selected: list[str]) -> list[dict]:
-    cases = json.loads(CASES_FILE.read_text())["cases"]
+    try:
+        cases = json.loads(CASES_FILE.read_text())["cases"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise SpecError(f"{CASES_FILE.name}: cannot read the case specs ({err})")
+    if not isinstance(cases, list):
+        raise SpecError(f"{CASES_FILE.name}: cases: must be a list")
+    for index, case in enumerate(cases):
+        validate_case(case, index)
     names = [c["name"] for c in cases]
     # A name becomes a file name: nothing that could leave the output directory.
     bad = [n for n in names + selected if not CASE_NAME.match(n)]

@@ -5,6 +5,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { basename, dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../src/errors.ts';
+import { goldenFileNames, listGoldenFiles } from '../src/golden/files.ts';
+import { readCaseSpecs } from '../src/golden/freshness.ts';
 import { loadGolden } from '../src/golden/load.ts';
 import { goldenJsonSchema } from '../src/golden/schema.ts';
 import { OnnxOracle } from '../src/onnx/oracle.ts';
@@ -26,7 +28,7 @@ interface Options {
 class UsageError extends Error {}
 
 function knownCases(): string[] {
-  return (JSON.parse(readFileSync('scripts/cases.json', 'utf8')) as { cases: { name: string }[] }).cases.map((c) => c.name);
+  return readCaseSpecs().map((c) => c.name as string);
 }
 
 function checkCaseNames(selected: readonly string[]): void {
@@ -46,15 +48,14 @@ function removeLeftovers(goldens: string): void {
 
 /** Every golden in `dir` must load (zod schema, shapes, digests) and its graph must load in onnxruntime. */
 async function validateSet(dir: string): Promise<void> {
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json')) {
-    const golden = loadGolden(join(dir, f));
+  for (const file of listGoldenFiles(dir)) {
+    const golden = loadGolden(file);
     await (await OnnxOracle.open(golden)).release();
   }
 }
 
 function printChanges(committed: string, staging: string, selected: readonly string[]): void {
-  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json') : []);
-  const [before, after] = [list(committed), list(staging)];
+  const [before, after] = [goldenFileNames(committed), goldenFileNames(staging)];
   const lines: string[] = [];
   for (const f of after.filter((f) => !before.includes(f))) lines.push(`  new      ${f}`);
   for (const f of before.filter((f) => !after.includes(f))) lines.push(`  removed  ${f}`);
@@ -142,7 +143,8 @@ async function run(opts: Options): Promise<number> {
       return 0;
     }
     killPoint('swapping');
-    replaceDirectory(staging, goldens, python);
+    // GRADPARITY_NO_EXCHANGE (tests only) takes the journaled path of systems without an atomic exchange.
+    replaceDirectory(staging, goldens, process.env.GRADPARITY_NO_EXCHANGE ? null : python);
     console.log(`goldens: ${goldens}/ replaced`);
     return 0;
   } finally {

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { goldenFileNames } from '../../src/golden/files.ts';
 import { join } from 'node:path';
 import { InputError } from '../../src/errors.ts';
 import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
@@ -14,7 +15,6 @@ export interface CheckOutcome {
   readonly warnings: string[];
 }
 
-const caseFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json').sort() : []);
 const sameBytes = (a: string, b: string) => existsSync(a) && existsSync(b) && readFileSync(a).equals(readFileSync(b));
 
 function tryLoad(file: string, failures: string[]): GoldenCase | undefined {
@@ -41,8 +41,8 @@ export async function checkAgainstFresh(committedDir: string, freshDir: string):
   if (!sameBytes(join(committedDir, 'schema.json'), join(freshDir, 'schema.json'))) {
     failures.push(`${join(committedDir, 'schema.json')} is not the JSON Schema of src/golden/schema.ts; run npm run goldens`);
   }
-  const committed = caseFiles(committedDir);
-  const fresh = caseFiles(freshDir);
+  const committed = goldenFileNames(committedDir);
+  const fresh = goldenFileNames(freshDir);
   for (const f of committed.filter((f) => !fresh.includes(f))) failures.push(`${join(committedDir, f)}: no case in scripts/cases.json generates it any more`);
   for (const f of fresh.filter((f) => !committed.includes(f))) failures.push(`${join(committedDir, f)}: missing; scripts/cases.json has this case`);
 

@@ -16,13 +16,18 @@ function journalPath(target: string): string {
 export function recoverInterruptedSwap(target: string): string | null {
   const journal = journalPath(target);
   if (!existsSync(journal)) return null;
-  const { old } = JSON.parse(readFileSync(journal, 'utf8')) as { old: string };
-  let outcome = 'finished';
+  const { old, staging } = JSON.parse(readFileSync(journal, 'utf8')) as { old: string; staging: string };
+  let outcome: string;
   if (!existsSync(target) && existsSync(old)) {
-    renameSync(old, target);
+    renameSync(old, target); // died between the two renames
     outcome = 'rolled back to the old set';
+  } else if (existsSync(old)) {
+    outcome = 'the new set was already in place'; // died before removing the old set
+  } else {
+    outcome = 'nothing had moved yet; the old set is in place'; // died before the first rename
   }
   rmSync(old, { recursive: true, force: true });
+  rmSync(staging, { recursive: true, force: true });
   rmSync(journal, { force: true });
   return `recovered an interrupted replacement of ${target}: ${outcome}`;
 }
@@ -49,6 +54,7 @@ export function replaceDirectory(staging: string, target: string, python: string
   }
   const old = `${staging}-old`;
   writeFileSync(journalPath(target), JSON.stringify({ old, staging }));
+  killPoint('journaled');
   renameSync(target, old);
   killPoint('half-renamed');
   renameSync(staging, target);

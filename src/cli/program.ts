@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { finiteDifferenceCheck, type FdOptions } from '../fd/engine.ts';
+import { finiteDifferenceCheck, StepTooSmall, type FdOptions } from '../fd/engine.ts';
 import { explainDrift, sweepElement } from '../fd/explain.ts';
 import { mlpProblem } from '../fd/mlpProblem.ts';
 import { gradcheckText, sweepText } from '../report/gradcheckText.ts';
@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { CASES_FILE, GENERATOR_FILE, staleMessage, staleReasons } from '../golden/freshness.ts';
 import { loadGolden } from '../golden/load.ts';
 import { onnxOracleFor } from '../onnx/oracle.ts';
-import { checkGolden, listGoldenFiles, passed, reportInputOf, type CaseCheck } from '../parity/checkGoldens.ts';
+import { listGoldenFiles } from '../golden/files.ts';
+import { checkGolden, passed, reportInputOf, type CaseCheck } from '../parity/checkGoldens.ts';
 import { buildReport, type InputFailure } from '../report/parityReport.ts';
 import { writeReports } from '../report/writeReports.ts';
 import { resultsJson, runTs } from '../parity/results.ts';
@@ -111,22 +112,40 @@ function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): number 
     step: opts.step, mode: opts.mode, richardson: opts.richardson ?? false,
     directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy,
   };
-  const problem = mlpProblem(golden, dtype);
-  const report = finiteDifferenceCheck(problem, fdOptions);
-  const loss = runTs(golden.spec, golden.inputs, dtype).results.loss;
-  if (opts.explain && !report.elements.some((e) => e.tensor === opts.explain!.tensor && e.index.join() === opts.explain!.index.join())) {
-    throw new InputError(file, null, `--explain: ${opts.explain.tensor}[${opts.explain.index.join(',')}] is not an element this check looked at`);
+  let report;
+  try {
+    report = finiteDifferenceCheck(mlpProblem(golden, dtype), fdOptions);
+  } catch (err) {
+    if (err instanceof StepTooSmall) throw new InputError(file, null, `--step: ${err.message}`);
+    throw err;
   }
-  const explanation = explainDrift(golden, report, loss, opts.explain);
-  io.out(opts.json ? `${JSON.stringify({ case: golden.name, loss, ...report, explanation }, null, 2)}\n` : gradcheckText(golden.name, loss, report, explanation));
+  if (opts.explain) {
+    const { tensor, index } = opts.explain;
+    if (report.elements.length === 0) throw new InputError(file, null, '--explain: directional mode checks directions, not elements; add --mode full');
+    if (!report.elements.some((e) => e.tensor === tensor && e.index.join() === index.join())) {
+      throw new InputError(file, null, `--explain: ${tensor}[${index.join(',')}] is not an element of this case (it has ${Object.keys(golden.inputs.params).join(', ')} and x)`);
+    }
+  }
+  const explanation = explainDrift(golden, report, opts.explain);
+  io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, explanation }, null, 2)}\n` : gradcheckText(golden.name, report, explanation));
   return report.verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;
 }
+
+/** Above this the h² term no longer estimates the truncation error (the h⁴ term shows). */
+const LARGEST_STEP = 0.1;
 
 function parseStep(value: string): 'auto' | number {
   if (value === 'auto') return 'auto';
   const h = Number(value);
   if (!(Number.isFinite(h) && h > 0)) throw new InvalidArgumentError('expected "auto" or a positive number such as 1e-5');
+  if (h > LARGEST_STEP) throw new InvalidArgumentError(`steps above ${LARGEST_STEP} are outside the range where the truncation estimate holds`);
   return h;
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= 0)) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
 }
 
 function parsePositiveInt(value: string): number {
@@ -165,7 +184,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--mode <mode>', 'every element, or k random directions (falling back to every element on failure)').choices(['full', 'directional']).default('full'))
     .option('--richardson', 'extrapolate (4·D(h/2) − D(h))/3 to cancel the h² term')
     .addOption(new Option('--directions <k>', 'directional mode: number of random unit directions').default(8).argParser(parsePositiveInt))
-    .addOption(new Option('--seed <n>', 'seed for the directions').default(0).argParser(Number))
+    .addOption(new Option('--seed <n>', 'seed for the directions').default(0).argParser(parseSeed))
     .addOption(new Option('--divide-by <what>', 'divide by the step actually taken, or by the nominal 2h').choices(['actual', 'nominal']).default('actual'))
     .addOption(new Option('--explain <element>', 'explain this element\'s drift (default: the largest relative drift), e.g. x[0,0]').argParser(parseElement))
     .addOption(new Option('--sweep <element>', 'instead: error against step from 1e-1 to 1e-9 for one element, e.g. x[0,0]').argParser(parseElement))

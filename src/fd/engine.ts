@@ -103,10 +103,12 @@ export interface FdDirectionCheck {
 export interface FdReport {
   readonly dtype: DType;
   readonly options: FdOptions;
+  /** The loss at the unperturbed point, as the evaluation computed it. */
+  readonly loss: number;
   readonly lossError: number;
   readonly elements: readonly FdElementCheck[];
   readonly directions: readonly FdDirectionCheck[];
-  /** Directional mode fell back to per-element checks because a direction failed or hit a kink. */
+  /** Directional mode fell back to per-element checks (every element) because a direction failed. */
   readonly fellBack: boolean;
   readonly evaluations: number;
   readonly verdict: 'pass' | 'fail';
@@ -115,6 +117,12 @@ export interface FdReport {
 /** The step auto chooses: ∛u balances ε_f/h against h²·f‴/6 when ε_f ≈ u·|f| (scaled by |θ| for large θ). */
 export function autoStep(dtype: DType, value: number): number {
   return Math.cbrt(unitRoundoff(dtype)) * Math.max(1, Math.abs(value));
+}
+
+function largestMagnitude(tensors: NamedTensors): number {
+  let largest = 0;
+  for (const t of Object.values(tensors)) for (const v of t.data) largest = Math.max(largest, Math.abs(v));
+  return largest;
 }
 
 function boundOf(parts: Record<FdBoundPart, number>): FdBound {
@@ -202,6 +210,18 @@ function central(p: Perturber, name: string, i: number, h: number, divideBy: FdO
 /** How many times checkElement shrinks the step (by 8 each time) to step off a kink before giving up. */
 const KINK_RETRIES = 2;
 
+/** A step so small that x ± h rounds back to x: no difference can be formed. */
+export class StepTooSmall extends RangeError {
+  override name = 'StepTooSmall';
+}
+
+function requireStep(c: Central, name: string, index: readonly number[], x: number, dtype: DType): Central {
+  if (c.actualStep === 0) {
+    throw new StepTooSmall(`step ${c.nominalStep / 2} is below half the ${dtype} spacing at ${name}[${index.join(',')}] = ${x}: x ± h rounds back to x`);
+  }
+  return c;
+}
+
 function checkElement(p: Perturber, problem: FdProblem, base: Evaluation, name: string, i: number, options: FdOptions): FdElementCheck {
   const x0 = p.value(name, i);
   const h0 = options.step === 'auto' ? autoStep(problem.dtype, x0) : options.step;
@@ -211,16 +231,17 @@ function checkElement(p: Perturber, problem: FdProblem, base: Evaluation, name: 
 
   // A step that reaches across a ReLU kink of some other unit measures a blend of two slopes.
   // Smaller steps usually avoid it (at the price of more rounding); only a kink at the point
-  // itself, or within h0/64 of it, is left to the one-sided check.
-  let first: { full: Central; half: Central } | undefined;
+  // itself, or within h0/64 of it, is left to the one-sided check, which uses the smallest step
+  // tried so that no farther kink blends in.
+  let last: { full: Central; half: Central } | undefined;
   for (let retry = 0, h = h0; retry <= KINK_RETRIES; retry++, h /= 8) {
-    const full = central(p, name, i, h, options.divideBy);
-    const half = central(p, name, i, h / 2, options.divideBy);
-    first ??= { full, half };
+    const full = requireStep(central(p, name, i, h, options.divideBy), name, index, x0, problem.dtype);
+    const half = requireStep(central(p, name, i, h / 2, options.divideBy), name, index, x0, problem.dtype);
+    last = { full, half };
     const crossed = [full.plus, full.minus, half.plus, half.minus].some((e) => e.evaluation.branches !== base.branches);
     if (!crossed) return smoothCheck(problem, name, index, full, half, analytic, analyticError, options);
   }
-  return kinkCheck(problem, base, x0, name, index, first!.full, first!.half, analytic, analyticError);
+  return kinkCheck(problem, base, x0, name, index, last!.full, last!.half, analytic, analyticError);
 }
 
 function smoothCheck(
@@ -361,15 +382,13 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
  * Like elements, a step that crosses a ReLU kink is shrunk; if every step crosses, the analytic
  * ⟨g, v⟩ is held to the interval of the one-sided differences.
  */
-function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: NamedTensors, k: number, options: FdOptions): FdDirectionCheck {
-  const scale = Math.max(1, ...Object.values(problem.point).flatMap((t) => Array.from(t.data, Math.abs)));
-  const h0 = options.step === 'auto' ? autoStep(problem.dtype, scale) : options.step;
+function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: NamedTensors, k: number, h0: number): FdDirectionCheck {
   const eps = problem.lossError;
-  let first: [ReturnType<typeof directionProbe>, ReturnType<typeof directionProbe>] | undefined;
+  let last: [ReturnType<typeof directionProbe>, ReturnType<typeof directionProbe>] | undefined;
   for (let retry = 0, h = h0; retry <= KINK_RETRIES; retry++, h /= 8) {
     const full = directionProbe(p, problem, base, v, h);
     const half = directionProbe(p, problem, base, v, h / 2);
-    first ??= [full, half];
+    last = [full, half];
     if (full.crossed || half.crossed) continue;
     const bound = boundOf({
       rounding: (2 * eps) / (2 * h),
@@ -380,7 +399,7 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
     const absDiff = Math.abs(full.numeric - full.analytic);
     return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict: absDiff <= bound.total ? 'pass' : 'fail' };
   }
-  const [full, half] = first!;
+  const [full, half] = last!;
   const analytic = full.analytic;
   const oneSided = { left: analytic + full.residualLeft, right: analytic + full.residualRight };
   const bound = boundOf({
@@ -404,15 +423,19 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
     elements = fullCheck(p, problem, base, opts);
   } else {
     const random = seededRandom(opts.seed);
-    directions = Array.from({ length: opts.directions }, (_, k) => checkDirection(p, problem, base, randomDirection(problem, random), k, opts));
-    // A failed direction does not say where: fall back to every element.
+    // One step for every direction, scaled by the largest |θ| (a unit direction moves each element by less than h).
+    const h0 = opts.step === 'auto' ? autoStep(problem.dtype, largestMagnitude(problem.point)) : opts.step;
+    directions = Array.from({ length: opts.directions }, (_, k) => checkDirection(p, problem, base, randomDirection(problem, random), k, h0));
+    // A failed direction does not say where: fall back to every element, none sampled away.
     if (directions.some((d) => d.verdict === 'fail')) {
       fellBack = true;
-      elements = fullCheck(p, problem, base, { ...opts, mode: 'full' });
+      const { maxElementsPerTensor: _sampled, ...everyElement } = opts;
+      elements = fullCheck(p, problem, base, { ...everyElement, mode: 'full' });
     }
   }
-  const failed = elements.some((e) => e.verdict === 'fail') || (!fellBack && directions.some((d) => d.verdict === 'fail'));
-  return { dtype: problem.dtype, options: opts, lossError: problem.lossError, elements, directions, fellBack, evaluations: p.count, verdict: failed ? 'fail' : 'pass' };
+  // A failed direction stays a failure even when no single element shows it.
+  const failed = elements.some((e) => e.verdict === 'fail') || directions.some((d) => d.verdict === 'fail');
+  return { dtype: problem.dtype, options: opts, loss: base.value, lossError: problem.lossError, elements, directions, fellBack, evaluations: p.count, verdict: failed ? 'fail' : 'pass' };
 }
 
 /** One point of the error-versus-step curve. */

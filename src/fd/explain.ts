@@ -1,6 +1,7 @@
 import type { GoldenCase } from '../golden/load.ts';
 import { unitRoundoff, type DType } from '../tensor/dtype.ts';
-import { checkOneElement, estimateC2, stepSweep, type FdElementCheck, type FdOptions, type FdReport, type SweepPoint } from './engine.ts';
+import { checkOneElement, estimateC2, FD_BOUND_PARTS, stepSweep, type FdElementCheck, type FdOptions, type FdReport, type SweepPoint } from './engine.ts';
+import { ravelIndex } from '../tensor/tensor.ts';
 import { mlpProblem } from './mlpProblem.ts';
 
 /** Why a finite difference drifted from the analytic value, and what removes the drift. */
@@ -26,30 +27,31 @@ function ulpOf(value: number, dtype: DType): number {
   return 2 * unitRoundoff(dtype) * 2 ** exponent;
 }
 
-/** The passing element that drifted furthest relative to its analytic value. */
-function largestDrift(report: FdReport): FdElementCheck | undefined {
-  const relative = (e: FdElementCheck) => (e.analytic === 0 ? 0 : e.absDiff / Math.abs(e.analytic));
-  return report.elements.filter((e) => e.verdict === 'pass').reduce<FdElementCheck | undefined>((w, e) => (w === undefined || relative(e) > relative(w) ? e : w), undefined);
+/** The passing element of `elements` furthest from its analytic value, relatively. */
+export function largestDrift(elements: readonly FdElementCheck[]): FdElementCheck | undefined {
+  const relative = (e: FdElementCheck) => e.absDiff / Math.abs(e.analytic);
+  return elements
+    .filter((e) => e.verdict === 'pass' && e.absDiff > 0 && e.analytic !== 0)
+    .reduce<FdElementCheck | undefined>((w, e) => (w === undefined || relative(e) > relative(w) ? e : w), undefined);
 }
 
 /** The part of an element's bound that is largest: what its allowed drift is mostly made of. */
 export function dominantPart(element: FdElementCheck): DriftExplanation['dominant'] {
-  const parts = ['rounding', 'truncation', 'stepRepresentation', 'analytic'] as const;
-  return parts.reduce((a, b) => (element.bound[b] > element.bound[a] ? b : a));
+  return FD_BOUND_PARTS.reduce((a, b) => (element.bound[b] > element.bound[a] ? b : a));
 }
 
 /**
  * Explains one element's drift in numbers (by default the passing element that drifted most,
  * relative to its analytic value); undefined when nothing drifted.
  */
-export function explainDrift(golden: GoldenCase, report: FdReport, loss: number, chosen?: { tensor: string; index: readonly number[] }): DriftExplanation | undefined {
+export function explainDrift(golden: GoldenCase, report: FdReport, chosen?: { tensor: string; index: readonly number[] }): DriftExplanation | undefined {
   const element = chosen
     ? report.elements.find((e) => e.tensor === chosen.tensor && e.index.join() === chosen.index.join())
-    : largestDrift(report);
+    : largestDrift(report.elements);
   if (element === undefined || element.absDiff === 0) return undefined;
   const { bound } = element;
   const dominant = dominantPart(element);
-  const resolution = ulpOf(loss, report.dtype) / Math.abs(element.step.actual);
+  const resolution = ulpOf(report.loss, report.dtype) / Math.abs(element.step.actual);
   const flat = flatIndex(golden, element);
   const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson };
   const remedies = [];
@@ -59,14 +61,13 @@ export function explainDrift(golden: GoldenCase, report: FdReport, loss: number,
   }
   if (report.dtype === 'float32') {
     const f64 = checkOneElement(mlpProblem(golden, 'float64'), element.tensor, flat, { ...options, step: report.options.step });
-    remedies.push({ label: '--dtype float64 (same step)', absDiff: f64.absDiff, step: f64.step.nominal / 2 });
+    remedies.push({ label: `--dtype float64 (${report.options.step === 'auto' ? 'auto step' : 'same step'})`, absDiff: f64.absDiff, step: f64.step.nominal / 2 });
   }
   return { element, dominant, lossError: report.lossError, dtype: report.dtype, shareOfRounding: bound.rounding === 0 ? Infinity : element.absDiff / bound.rounding, resolution, remedies };
 }
 
 function flatIndex(golden: GoldenCase, e: FdElementCheck): number {
-  const shape = e.tensor === 'x' ? golden.inputs.x.shape : golden.inputs.params[e.tensor]!.shape;
-  return e.index.reduce((flat, i, axis) => flat * shape[axis]! + i, 0);
+  return ravelIndex(e.index, e.tensor === 'x' ? golden.inputs.x.shape : golden.inputs.params[e.tensor]!.shape);
 }
 
 /**
@@ -80,7 +81,7 @@ export function sweepElement(golden: GoldenCase, dtype: DType, tensor: string, i
   if (index.length !== shape.length || index.some((i, axis) => !(i >= 0 && i < shape[axis]!))) {
     throw new RangeError(`${tensor}[${index.join(',')}] is outside its shape [${shape.join(', ')}]`);
   }
-  const flat = index.reduce((f, i, axis) => f * shape[axis]! + i, 0);
+  const flat = ravelIndex(index, shape);
   const reference = f64.analytic[tensor]!.data[flat]!;
   // Truncation dominates at h = 1e-3 in float64 (rounding there is ~1e-12), so c₂ is measured cleanly.
   const c2 = estimateC2(f64, tensor, flat, 1e-3 * Math.max(1, Math.abs(f64.point[tensor]!.data[flat]!)));

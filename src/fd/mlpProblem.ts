@@ -7,11 +7,14 @@ import { totals } from '../tolerance/errorBound.ts';
 import { mlpBounds } from '../tolerance/mlpBound.ts';
 import type { Evaluation, FdProblem } from './engine.ts';
 
-/** Which ReLU inputs are > 0, sixteen to a character: equal strings, same linear piece. */
+/**
+ * Which ReLU inputs are > 0, eight to a character: equal strings, same linear piece. latin1 maps
+ * every byte to its own character, so no two patterns share a string.
+ */
 export function activationPattern(pre: ArrayLike<number>): string {
-  const chars = new Uint16Array(Math.ceil(pre.length / 16));
-  for (let i = 0; i < pre.length; i++) if (pre[i]! > 0) chars[i >> 4]! |= 1 << (i & 15);
-  return new TextDecoder('utf-16le').decode(chars);
+  const bits = Buffer.alloc(Math.ceil(pre.length / 8));
+  for (let i = 0; i < pre.length; i++) if (pre[i]! > 0) bits[i >> 3]! |= 1 << (i & 7);
+  return bits.toString('latin1');
 }
 
 /**

@@ -1,10 +1,26 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
+import { InputError } from '../errors.ts';
 import type { GoldenCase } from './load.ts';
 
 export const CASES_FILE = 'scripts/cases.json';
 export const GENERATOR_FILE = 'scripts/generate_goldens.py';
+
+/** The case specs of scripts/cases.json; a damaged file is bad input that names itself. */
+export function readCaseSpecs(file: string = CASES_FILE): Record<string, unknown>[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InputError(file, null, `cannot read the case specs: ${(err as Error).message}`);
+  }
+  const cases = (json as { cases?: unknown } | null)?.cases;
+  if (!Array.isArray(cases)) throw new InputError(file, ['cases'], 'is missing or not a list of case specs');
+  const bad = cases.findIndex((c) => typeof c !== 'object' || c === null || typeof (c as { name?: unknown }).name !== 'string');
+  if (bad >= 0) throw new InputError(file, ['cases', bad, 'name'], 'every case spec needs a name');
+  return cases as Record<string, unknown>[];
+}
 
 /** The top-level spec fields whose values differ, e.g. ['seed', 'values']. */
 function changedFields(now: Record<string, unknown>, then: Record<string, unknown>): string[] {
@@ -20,8 +36,7 @@ export function staleReasons(golden: GoldenCase, files: { cases?: string; genera
   const casesFile = files.cases ?? CASES_FILE;
   const generatorFile = files.generator ?? GENERATOR_FILE;
   const reasons: string[] = [];
-  const cases = (JSON.parse(readFileSync(casesFile, 'utf8')) as { cases: Record<string, unknown>[] }).cases;
-  const spec = cases.find((c) => c.name === golden.name);
+  const spec = readCaseSpecs(casesFile).find((c) => c.name === golden.name);
   if (spec === undefined) {
     reasons.push(`case ${golden.name} is no longer in ${casesFile}`);
   } else {

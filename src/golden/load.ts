@@ -9,7 +9,7 @@ import type { Target } from '../nn/crossEntropy.ts';
 import type { MlpInputs } from '../nn/mlp.ts';
 import { layerNames, parameterShapes } from '../nn/names.ts';
 import { numClasses, type ModelSpec } from '../nn/spec.ts';
-import { DTYPES, type DType } from '../tensor/dtype.ts';
+import { DTYPES, rounderFor, type DType } from '../tensor/dtype.ts';
 import { numel, sameShape, tensor, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
 import { GoldenJson, type FloatTensorJson, type OnnxGraphJson } from './schema.ts';
 
@@ -113,6 +113,9 @@ class GoldenDecoder {
     if (basename(this.file) !== expectedFile) this.fail(['case'], `is ${json.case}, but the file is named ${basename(this.file)}`);
     const spec = json.model;
     const batch = json.inputs.x.shape[0] ?? 0;
+    if (json.inputs.x.shape.length !== 2 || batch < 1) {
+      this.fail(['inputs', 'x', 'shape'], `is [${json.inputs.x.shape.join(', ')}], expected [batch ≥ 1, ${spec.inputSize}]`);
+    }
     const x = this.floatTensor(json.inputs.x, ['inputs', 'x'], json.dtype, [batch, spec.inputSize]);
     const target = this.target(spec, batch);
     const params = this.namedTensors(json.parameters, ['parameters'], json.dtype, parameterShapes(spec));
@@ -160,7 +163,7 @@ class GoldenDecoder {
     const values = this.json.provenance.spec.values;
     if (values === undefined) return;
     if (values === null || typeof values !== 'object') this.fail(['provenance', 'spec', 'values'], 'is not an object of tensors');
-    const round = this.json.dtype === 'float32' ? Math.fround : (v: number) => v;
+    const round = rounderFor(this.json.dtype);
     for (const [name, t] of Object.entries(stored)) {
       const given = (values as Record<string, unknown>)[name];
       const flat = Array.isArray(given) ? (given as unknown[]).flat(Infinity) : [];

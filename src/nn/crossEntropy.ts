@@ -11,8 +11,6 @@ export type Target =
 export interface CrossEntropyTrace {
   /** Row maxima m [B]: the shift that keeps exp from overflowing. */
   readonly rowMax: Tensor;
-  /** Σ_c exp(θ_c − m) [B], at least 1. */
-  readonly sumExp: Tensor;
   /** log Σ_c exp(θ_c − m) [B]. */
   readonly logSumExp: Tensor;
   /** log_softmax(θ) [B, C]. */
@@ -41,7 +39,6 @@ export function crossEntropyForward(logits: Tensor, target: Target, loss: LossSp
   const round = rounderFor(dtype);
   const [batch = 0, classes = 0] = logits.shape;
   const rowMax = tensor(dtype, [batch]);
-  const sumExp = tensor(dtype, [batch]);
   const logSumExp = tensor(dtype, [batch]);
   const logSoftmax = tensor(dtype, [batch, classes]);
   const softmax = tensor(dtype, [batch, classes]);
@@ -69,13 +66,12 @@ export function crossEntropyForward(logits: Tensor, target: Target, loss: LossSp
     }
     if (target.kind === 'class_indices') weighted = logSoftmax.data[b * classes + target.indices[b]!]!;
     rowMax.data[b] = m;
-    sumExp.data[b] = s;
     logSumExp.data[b] = lse;
     rowLoss.data[b] = -weighted;
     total = round(total + rowLoss.data[b]!);
   }
   const value = loss.reduction === 'mean' ? round(total / batch) : total;
-  return { rowMax, sumExp, logSumExp, logSoftmax, softmax, rowLoss, loss: tensor(dtype, [], [value]) };
+  return { rowMax, logSumExp, logSoftmax, softmax, rowLoss, loss: tensor(dtype, [], [value]) };
 }
 
 /**

@@ -25,40 +25,48 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   logSeverityLevel: 3,
 };
 
-/** One loaded graph, ready to run on its golden's inputs. */
+/** Reads a golden's graph, checks its SHA-256 against the golden, and creates a pinned session. */
+async function loadSession(golden: GoldenCase): Promise<ort.InferenceSession> {
+  const { path, sha256 } = golden.onnx;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new InputError(path, null, `cannot read the ONNX graph of ${golden.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256) {
+    throw new InputError(path, null, `SHA-256 is ${actual}, but ${golden.file} records ${sha256}: the graph changed after it was exported`);
+  }
+  try {
+    return await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+  } catch (err) {
+    throw new InputError(path, null, `onnxruntime cannot load the graph: ${(err as Error).message}`);
+  }
+}
+
+/** A golden's graph, ready to run on that golden's inputs. */
 export class OnnxOracle {
   readonly golden: GoldenCase;
   readonly dtype: DType;
-  private readonly session: ort.InferenceSession;
+  /** Shared by every oracle of the same graph file and hash (see onnxOracleFor). */
+  readonly session: ort.InferenceSession;
 
   private constructor(golden: GoldenCase, session: ort.InferenceSession) {
     this.golden = golden;
     this.dtype = golden.onnx.dtype;
     this.session = session;
+    this.checkSignature();
   }
 
-  /** Loads a golden's graph: checks the file's SHA-256, creates the session, checks its inputs and outputs. */
+  /** Loads a golden's graph in a session of its own: hash, session, inputs and outputs checked. */
   static async open(golden: GoldenCase): Promise<OnnxOracle> {
-    const { path, sha256 } = golden.onnx;
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw new InputError(path, null, `cannot read the ONNX graph of ${golden.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== sha256) {
-      throw new InputError(path, null, `SHA-256 is ${actual}, but ${golden.file} records ${sha256}: the graph changed after it was exported`);
-    }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
-    } catch (err) {
-      throw new InputError(path, null, `onnxruntime cannot load the graph: ${(err as Error).message}`);
-    }
-    const oracle = new OnnxOracle(golden, session);
-    oracle.checkSignature();
-    return oracle;
+    return new OnnxOracle(golden, await loadSession(golden));
+  }
+
+  /** An oracle for `golden` on a session that is already loaded. */
+  static onSession(golden: GoldenCase, session: ort.InferenceSession): OnnxOracle {
+    return new OnnxOracle(golden, session);
   }
 
   /** The graph's inputs and outputs must be the golden's tensors, with the golden's shapes and dtypes. */
@@ -94,11 +102,22 @@ export class OnnxOracle {
   /** Runs the graph on the golden's inputs and returns results in the TS model's shape. */
   async run(): Promise<Results> {
     const out = await this.session.run(this.feeds());
+    const expected = this.golden.expected[this.dtype];
+    const expectedShape = (name: string): readonly number[] => {
+      if (name === 'loss') return [];
+      if (name === 'logits') return expected.logits.shape;
+      if (name.startsWith('grad.')) return expected.grads[name.slice(5)]!.shape;
+      const layer = layerNames(this.golden.spec).findIndex((n) => `output.${n.module}` === name);
+      return expected.preActivations[layer]!.shape;
+    };
     const take = (name: string): Tensor => {
       const value = out[name];
-      if (value === undefined) throw new InputError(this.golden.onnx.path, null, `graph produced no output ${name}`);
-      if (value.type !== this.dtype) throw new InputError(this.golden.onnx.path, null, `output ${name} is ${value.type}, expected ${this.dtype}`);
-      return { shape: value.dims.map(Number), data: value.data as Float32Array | Float64Array };
+      const fail = (why: string) => new InputError(this.golden.onnx.path, null, `${why} (golden ${this.golden.file})`);
+      if (value === undefined) throw fail(`graph produced no output ${name}`);
+      if (value.type !== this.dtype) throw fail(`output ${name} is ${value.type}, expected ${this.dtype}`);
+      const shape = value.dims.map(Number);
+      if (!sameShape(shape, expectedShape(name))) throw fail(`output ${name} has shape [${shape.join(', ')}], expected [${expectedShape(name).join(', ')}]`);
+      return { shape, data: value.data as Float32Array | Float64Array };
     };
     const grads: NamedTensors = {};
     for (const name of ['x', ...Object.keys(this.golden.inputs.params)]) grads[name] = take(`grad.${name}`);
@@ -115,17 +134,20 @@ export class OnnxOracle {
   }
 }
 
-const sessions = new Map<string, Promise<OnnxOracle>>();
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
-/** The oracle of a golden's graph, one session per graph file and hash for the whole process. */
-export function onnxOracleFor(golden: GoldenCase): Promise<OnnxOracle> {
+/**
+ * The oracle of a golden's graph. Sessions are created once per graph file and hash for the whole
+ * process; each oracle feeds its own golden's inputs.
+ */
+export async function onnxOracleFor(golden: GoldenCase): Promise<OnnxOracle> {
   const key = `${golden.onnx.path}#${golden.onnx.sha256}`;
-  let oracle = sessions.get(key);
-  if (oracle === undefined) {
-    oracle = OnnxOracle.open(golden);
-    sessions.set(key, oracle);
+  let session = sessions.get(key);
+  if (session === undefined) {
+    session = loadSession(golden);
+    sessions.set(key, session);
     // A failed load is not cached: the next call reports the error afresh.
-    oracle.catch(() => sessions.delete(key));
+    session.catch(() => sessions.delete(key));
   }
-  return oracle;
+  return OnnxOracle.onSession(golden, await session);
 }

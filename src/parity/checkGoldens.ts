@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
 import { mlpProblem } from '../fd/mlpProblem.ts';
 import type { GoldenCase } from '../golden/load.ts';
@@ -32,17 +30,6 @@ export interface CaseCheck {
  */
 export const MAIN_JOB_FD = { mode: 'directional', directions: 8, step: 'auto', seed: 0 } as const;
 
-export const GOLDENS_DIR = 'goldens';
-
-/** Every golden file in a directory, sorted; schema.json is the format, not a case. */
-export function listGoldenFiles(dir: string = GOLDENS_DIR): string[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && f !== 'schema.json')
-    .sort()
-    .map((f) => join(dir, f));
-}
-
-/** Every comparison the suite makes for one golden: against torch's numbers and against onnxruntime. */
 export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
   const file = golden.file;
   const ts = runTsOnGolden(golden);

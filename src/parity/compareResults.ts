@@ -1,6 +1,6 @@
 import type { GoldenCase } from '../golden/load.ts';
 import type { ModelSpec } from '../nn/spec.ts';
-import type { DType } from '../tensor/dtype.ts';
+import { coarserDtype, type DType } from '../tensor/dtype.ts';
 import { compareTensors, type ComparisonRecord, type Side } from '../tolerance/compare.ts';
 import type { ErrorBound } from '../tolerance/errorBound.ts';
 import { mlpBounds, type MlpBounds } from '../tolerance/mlpBound.ts';
@@ -21,6 +21,18 @@ export function namedBounds(spec: ModelSpec, bounds: MlpBounds, dtype: DType, re
   return new Map(names.map((name, i) => [name, ordered[i]!]));
 }
 
+/** The bounds of |actual − expected| for every result tensor of a pair. */
+export function pairBounds(golden: GoldenCase, ts: Readonly<Record<DType, TsRun>>, pair: Pair, actual: Results, expected: Results): MlpBounds {
+  const coarser = coarserDtype(pair.actual.dtype, pair.expected.dtype);
+  return mlpBounds({
+    fwd: ts[coarser].fwd,
+    bwd: ts[coarser].bwd,
+    stored: golden.inputs,
+    sides: [pair.actual.dtype, pair.expected.dtype],
+    preActivations: [actual.preActivations, expected.preActivations],
+  });
+}
+
 /**
  * Compares two result sets of one golden tensor by tensor, each element against the bound of
  * |actual − expected| derived for this pair of precisions. Magnitudes come from the TS run in the
@@ -33,14 +45,7 @@ export function comparePair(
   actual: Results,
   expected: Results,
 ): ComparisonRecord[] {
-  const coarser: DType = evalDtype(pair.actual) === 'float32' || evalDtype(pair.expected) === 'float32' ? 'float32' : 'float64';
-  const bounds = mlpBounds({
-    fwd: ts[coarser].fwd,
-    bwd: ts[coarser].bwd,
-    stored: golden.inputs,
-    sides: [pair.actual.dtype, pair.expected.dtype],
-    preActivations: [actual.preActivations, expected.preActivations],
-  });
+  const bounds = pairBounds(golden, ts, pair, actual, expected);
   const { spec } = golden;
   const expectedTensors = new Map(namedResultTensors(spec, expected, evalDtype(pair.expected)));
   const boundByName = namedBounds(spec, bounds, evalDtype(pair.actual), actual);

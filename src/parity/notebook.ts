@@ -4,7 +4,6 @@ import { mlpProblem } from '../fd/mlpProblem.ts';
 import type { GoldenCase } from '../golden/load.ts';
 import type { DriftSection, SweepSection } from '../report/parityReport.ts';
 import type { DType } from '../tensor/dtype.ts';
-import { runTs } from './results.ts';
 
 /** The notebook this project started from: its case, the element it got wrong, and how it checked. */
 export const NOTEBOOK = {
@@ -13,15 +12,14 @@ export const NOTEBOOK = {
   index: [0, 0],
   dtype: 'float32',
   step: 1e-5,
-  /** What the notebook printed (numpy float32, dividing by 2h): seed/notebook.txt. */
+  /** What the notebook printed for dL/dx[0] (numpy float32, dividing by 2h). */
   notebookNumeric: -0.04917383,
 } as const;
 
 /** The notebook's float32 check (h = 1e-5) of dL/dx[0] redone, explained, and swept over h. */
 export function notebookDrift(golden: GoldenCase): { drift: DriftSection; sweeps: SweepSection[] } {
   const report = finiteDifferenceCheck(mlpProblem(golden, NOTEBOOK.dtype), { step: NOTEBOOK.step });
-  const loss = runTs(golden.spec, golden.inputs, NOTEBOOK.dtype).results.loss;
-  const explanation = explainDrift(golden, report, loss, NOTEBOOK);
+  const explanation = explainDrift(golden, report, NOTEBOOK);
   if (explanation === undefined) throw new Error(`${golden.name}: the notebook's element ${NOTEBOOK.tensor}[${NOTEBOOK.index}] did not drift at all`);
   const sweeps = (['float32', 'float64'] as const).map((dtype) => sweepSection(golden, dtype, NOTEBOOK.tensor, NOTEBOOK.index, "the notebook's dL/dx[0]"));
   const note = `the notebook's numpy float32 check printed ${NOTEBOOK.notebookNumeric}; numpy's float32 exp and log round differently, and the quotient moves in steps of ulp(L)/step`;

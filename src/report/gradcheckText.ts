@@ -1,16 +1,16 @@
-import { dominantPart, type DriftExplanation } from '../fd/explain.ts';
+import { dominantPart, largestDrift, type DriftExplanation } from '../fd/explain.ts';
 import type { FdElementCheck, FdReport, SweepPoint } from '../fd/engine.ts';
 import { percent, sci, textTable } from './format.ts';
 
 const num = (v: number) => (v === 0 ? '0' : v.toPrecision(8));
 
 /** The per-element table of `gradparity gradcheck`, a direction table in directional mode, and the verdict. */
-export function gradcheckText(caseName: string, loss: number, report: FdReport, explanation: DriftExplanation | undefined): string {
+export function gradcheckText(caseName: string, report: FdReport, explanation: DriftExplanation | undefined): string {
   const o = report.options;
   const lines = [
     `${caseName}: central differences in ${report.dtype}, step ${o.step === 'auto' ? 'auto (∛u·max(1, |θ|))' : sci(o.step)}, ` +
       `${o.mode} mode${o.richardson ? ', Richardson-extrapolated' : ''}, dividing by ${o.divideBy === 'actual' ? 'the step actually taken' : 'the nominal 2h'}`,
-    `loss ${num(loss)}, its error bound ε_f = ${sci(report.lossError)}`,
+    `loss ${num(report.loss)}, its error bound ε_f = ${sci(report.lossError)}`,
     '',
   ];
   if (report.directions.length > 0) {
@@ -54,14 +54,8 @@ export function gradcheckText(caseName: string, loss: number, report: FdReport, 
 
 /** For each tensor, the passing element furthest from its analytic value, relatively. */
 function driftPerTensor(report: FdReport): FdElementCheck[] {
-  const worst = new Map<string, FdElementCheck>();
-  const relative = (e: FdElementCheck) => e.absDiff / Math.abs(e.analytic);
-  for (const e of report.elements) {
-    if (e.verdict !== 'pass' || e.absDiff === 0 || e.analytic === 0) continue;
-    const w = worst.get(e.tensor);
-    if (w === undefined || relative(e) > relative(w)) worst.set(e.tensor, e);
-  }
-  return [...worst.values()];
+  const tensors = [...new Set(report.elements.map((e) => e.tensor))];
+  return tensors.flatMap((t) => largestDrift(report.elements.filter((e) => e.tensor === t)) ?? []);
 }
 
 /** The explanation of one element's drift, in words and numbers. */
@@ -76,9 +70,14 @@ export function driftText(x: DriftExplanation): string {
     stepRepresentation: 'step representation: x ± h was rounded, so the step taken is not the 2h divided by',
     analytic: 'the analytic gradient\'s own rounding',
   }[x.dominant];
+  const verdict = {
+    pass: `inside its bound ${sci(e.bound.total)} (${percent(e.share)} used): within ${cause}. Not a bug.`,
+    kink: `the step crosses a ReLU kink; the analytic value lies within ${sci(e.bound.total)} of the one-sided slopes [${num(Math.min(e.oneSided?.left ?? 0, e.oneSided?.right ?? 0))}, ${num(Math.max(e.oneSided?.left ?? 0, e.oneSided?.right ?? 0))}]. Not a bug.`,
+    fail: `OUTSIDE its bound ${sci(e.bound.total)} (${percent(e.share)} of it), of which ${cause} explains only ${sci(e.bound[x.dominant])}: a real disagreement.`,
+  }[e.verdict];
   return [
-    `${where}: numeric ${num(e.numeric)} against analytic ${num(e.analytic)}: off by ${sci(e.absDiff)}${relative},`,
-    `inside its bound ${sci(e.bound.total)} (${percent(e.share)} used): within ${cause}. Not a bug.`,
+    `${where}: ${e.verdict === 'kink' ? 'nearest one-sided slope' : 'numeric'} ${num(e.numeric)} against analytic ${num(e.analytic)}: off by ${sci(e.absDiff)}${relative},`,
+    verdict,
     ...x.remedies.map((r) => `  ${r.label} (h = ${sci(r.step)}): off by ${sci(r.absDiff)}`),
   ].join('\n');
 }

@@ -1,8 +1,8 @@
+import { FD_BOUND_PARTS } from '../fd/engine.ts';
 import { sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
 import { percent, sci } from './format.ts';
 import { boundDerivation, mismatchMessage } from './message.ts';
 import type { ParityReport, SweepSection } from './parityReport.ts';
-import { sweepFileName } from './plots.ts';
 import { driftText } from './gradcheckText.ts';
 
 /** The matrix's columns: which oracle pairs a record belongs to. */
@@ -25,7 +25,7 @@ function pair(r: ComparisonRecord, actual: string, expected: string): boolean {
 function cell(records: readonly ComparisonRecord[]): string {
   if (records.length === 0) return '–';
   const failed = records.some((r) => r.verdict === 'fail');
-  const worst = Math.max(...records.map(worstShare));
+  const worst = records.reduce((w, r) => Math.max(w, worstShare(r)), 0);
   return `${failed ? '❌' : '✅'} ${percent(worst)}`;
 }
 
@@ -81,7 +81,7 @@ function driftSection(report: ParityReport, plots: ReadonlyMap<SweepSection, str
       '',
       `| part of the bound | value |`,
       `| --- | --: |`,
-      ...(['rounding', 'truncation', 'stepRepresentation', 'analytic'] as const).map((p) => `| ${p} | ${sci(e.bound[p])} |`),
+      ...FD_BOUND_PARTS.map((p) => `| ${p} | ${sci(e.bound[p])} |`),
       `| **total** | **${sci(e.bound.total)}** |`,
       '',
     );

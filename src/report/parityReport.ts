@@ -47,10 +47,6 @@ export interface ParityReport extends ReportInput {
   readonly cases: readonly string[];
 }
 
-export function emptyInput(): ReportInput {
-  return { records: [], drifts: [], sweeps: [], inputFailures: [] };
-}
-
 export function mergeInputs(inputs: readonly Partial<ReportInput>[]): ReportInput {
   return {
     records: inputs.flatMap((i) => i.records ?? []),

@@ -30,3 +30,8 @@ export function allocate(dtype: DType, length: number): FloatArray {
 export function dtypeOf(data: FloatArray): DType {
   return data instanceof Float32Array ? 'float32' : 'float64';
 }
+
+/** The coarser of two precisions ('exact' counts as finest): the one a comparison is limited by. */
+export function coarserDtype(a: DType | 'exact', b: DType | 'exact'): DType {
+  return a === 'float32' || b === 'float32' ? 'float32' : 'float64';
+}

@@ -1,4 +1,4 @@
-import { allocate, dtypeOf, type DType, type FloatArray } from './dtype.ts';
+import { allocate, type DType, type FloatArray } from './dtype.ts';
 
 /** A dense row-major tensor. `shape` [] is a scalar holding one element. */
 export interface Tensor {
@@ -28,10 +28,6 @@ export function scalar(dtype: DType, value: number): Tensor {
   return tensor(dtype, [], [value]);
 }
 
-export function dtypeOfTensor(t: Tensor): DType {
-  return dtypeOf(t.data);
-}
-
 /** Copies a tensor into another precision (rounding to nearest when narrowing). */
 export function cast(t: Tensor, dtype: DType): Tensor {
   return tensor(dtype, t.shape, t.data);
@@ -48,9 +44,9 @@ export function unravelIndex(flat: number, shape: readonly number[]): number[] {
   return index;
 }
 
-/** `(1, 2)` as PyTorch prints tensor indices; a scalar's index is `()`. */
-export function formatIndex(flat: number, shape: readonly number[]): string {
-  return `(${unravelIndex(flat, shape).join(', ')})`;
+/** The flat row-major offset of a multi-index: the inverse of unravelIndex. */
+export function ravelIndex(index: readonly number[], shape: readonly number[]): number {
+  return index.reduce((flat, i, axis) => flat * (shape[axis] ?? 1) + i, 0);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

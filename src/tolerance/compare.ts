@@ -1,4 +1,4 @@
-import type { DType } from '../tensor/dtype.ts';
+import { coarserDtype, type DType } from '../tensor/dtype.ts';
 import { sameShape, unravelIndex, type Tensor } from '../tensor/tensor.ts';
 import { ulpDistance } from '../tensor/ulp.ts';
 import { partsAt, totalAt, type ErrorBound } from './errorBound.ts';
@@ -78,7 +78,7 @@ export function compareTensors(
         `${sideLabel(meta.expected)} has [${expected.shape.join(', ')}]`,
     );
   }
-  const ulpDtype: DType = meta.actual.dtype === 'float32' || meta.expected.dtype === 'float32' ? 'float32' : 'float64';
+  const ulpDtype = coarserDtype(meta.actual.dtype, meta.expected.dtype);
   const element = (i: number): ElementReport => {
     const a = actual.data[i]!;
     const e = expected.data[i]!;

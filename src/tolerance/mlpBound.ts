@@ -1,8 +1,8 @@
 import type { BackwardTrace, ForwardTrace, MlpInputs } from '../nn/mlp.ts';
 import { layerNames } from '../nn/names.ts';
-import type { DType } from '../tensor/dtype.ts';
+import { rounderFor, type DType } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { BOUND_PARTS, boundFrom, totals, zeroBound, type BoundPart, type ErrorBound } from './errorBound.ts';
+import { BOUND_PARTS, boundFrom, partsAt, totals, zeroBound, type BoundPart, type ErrorBound } from './errorBound.ts';
 import { Roundoffs } from './roundoff.ts';
 
 // Note [Running error analysis of the MLP]
@@ -94,7 +94,7 @@ function productBound(
 
 /** |round_A(v) − round_B(v)|: how far apart the inputs the two sides computed with are. */
 function inputDifference(t: Tensor, sides: BoundRequest['sides']): ErrorBound {
-  const round = (d: DType | 'exact') => (d === 'float32' ? Math.fround : (v: number) => v);
+  const round = (d: DType | 'exact') => rounderFor(d === 'exact' ? 'float64' : d);
   const [ra, rb] = [round(sides[0]), round(sides[1])];
   return boundFrom(t.shape, 'inputRounding', Float64Array.from(t.data, (v) => Math.abs(ra(v) - rb(v))));
 }
@@ -122,7 +122,7 @@ export function mlpBounds(req: BoundRequest): MlpBounds {
     inputBounds.push(aBound);
     const zBound = productBound(operand(input.data, aBound, n, 1), wOp, batch, n, layer.out, n + (bias === null ? 0 : 1), r, biasOp);
     preBounds.push(zBound);
-    aBound = layer.activation === 'relu' ? reluForwardBound(pre, zBound) : zBound;
+    aBound = layer.activation === 'relu' ? reluForwardBound(zBound, reluSides(req, i, pre, zBound)) : zBound;
   });
   const logitsBound = aBound;
 
@@ -138,10 +138,7 @@ export function mlpBounds(req: BoundRequest): MlpBounds {
     const { weight, bias } = names[i]!;
     const n = input.shape[1] ?? 0;
     const out = layer.out;
-    const dPreBound =
-      layer.activation === 'relu'
-        ? reluBackwardBound(dOut, dOutBound, pre, preBounds[i]!, branchSides(req, i))
-        : dOutBound;
+    const dPreBound = layer.activation === 'relu' ? reluBackwardBound(dOut, dOutBound, reluSides(req, i, pre, preBounds[i]!)) : dOutBound;
     const dzT = operand(dPre.data, dPreBound, 1, out); // dzᵀ [out × B]
     grads[weight] = productBound(dzT, operand(input.data, inputBounds[i]!, n, 1), out, batch, n, batch, r);
     if (bias !== null) grads[bias] = productBound(dzT, ones(batch), out, batch, 1, batch - 1, r);
@@ -155,35 +152,48 @@ export function mlpBounds(req: BoundRequest): MlpBounds {
   return { loss: ce.loss, logits: logitsBound, preActivations: preBounds, grads };
 }
 
-function reluForwardBound(z: Tensor, zBound: ErrorBound): ErrorBound {
+/**
+ * Per element of layer i's pre-activation: whether each side's ReLU was open (z > 0). With both
+ * sides' values known this is exact; otherwise it is inferred from the TS value and its bound:
+ * certainly closed on both sides where z ≤ −|Δz|, possibly different where |z| ≤ |Δz|.
+ */
+interface ReluSides {
+  /** Both sides output exactly 0 here (and pass exactly 0 back). */
+  bothClosed(i: number): boolean;
+  /** The two sides may have taken different branches here. */
+  mayDiffer(i: number): boolean;
+}
+
+function reluSides(req: BoundRequest, layer: number, z: Tensor, zBound: ErrorBound): ReluSides {
+  const [a, b] = req.preActivations ?? [null, null];
+  const [za, zb] = [a?.[layer], b?.[layer]];
+  if (za !== undefined && zb !== undefined) {
+    return {
+      bothClosed: (i) => za.data[i]! <= 0 && zb.data[i]! <= 0,
+      mayDiffer: (i) => za.data[i]! > 0 !== zb.data[i]! > 0,
+    };
+  }
   const zTotal = totals(zBound);
-  const out = zeroBound(z.shape, z.data.length);
-  for (let i = 0; i < z.data.length; i++) {
-    // z ≤ −|Δz| on this side means z ≤ 0 on both: both outputs are exactly 0.
-    if (z.data[i]! <= -zTotal[i]!) continue;
-    for (const part of BOUND_PARTS) out.parts[part][i] = zBound.parts[part][i]!;
+  return {
+    bothClosed: (i) => z.data[i]! <= -zTotal[i]!,
+    mayDiffer: (i) => Math.abs(z.data[i]!) <= zTotal[i]!,
+  };
+}
+
+function reluForwardBound(zBound: ErrorBound, sides: ReluSides): ErrorBound {
+  const out = zeroBound(zBound.shape, zBound.parts.arithmetic.length);
+  for (let i = 0; i < out.parts.arithmetic.length; i++) {
+    if (sides.bothClosed(i)) continue; // both outputs are exactly 0
+    for (const part of BOUND_PARTS) out.parts[part][i] = zBound.parts[part][i]!; // relu is 1-Lipschitz
   }
   return out;
 }
 
-/** Whether the two sides may have taken different ReLU branches at each element of layer i. */
-function branchSides(req: BoundRequest, layer: number): ((index: number, z: number, zTotal: number) => boolean) {
-  const [a, b] = req.preActivations ?? [null, null];
-  const za = a?.[layer];
-  const zb = b?.[layer];
-  if (za !== undefined && zb !== undefined) return (i) => za.data[i]! > 0 !== zb.data[i]! > 0;
-  return (_, z, zTotal) => Math.abs(z) <= zTotal;
-}
-
-function reluBackwardBound(
-  dOut: Tensor, dOutBound: ErrorBound, z: Tensor, zBound: ErrorBound,
-  mayFlip: (index: number, z: number, zTotal: number) => boolean,
-): ErrorBound {
-  const zTotal = totals(zBound);
+function reluBackwardBound(dOut: Tensor, dOutBound: ErrorBound, sides: ReluSides): ErrorBound {
   const out = zeroBound(dOut.shape, dOut.data.length);
   for (let i = 0; i < dOut.data.length; i++) {
-    const flipped = mayFlip(i, z.data[i]!, zTotal[i]!);
-    if (!flipped && z.data[i]! <= 0) continue; // both sides pass exactly 0
+    const flipped = sides.mayDiffer(i);
+    if (!flipped && sides.bothClosed(i)) continue; // both sides pass exactly 0
     for (const part of BOUND_PARTS) out.parts[part][i] = dOutBound.parts[part][i]!;
     // One side passes the whole ∂L/∂h, the other 0.
     if (flipped) out.parts.branch[i]! += Math.abs(dOut.data[i]!);
@@ -193,12 +203,6 @@ function reluBackwardBound(
 
 type Parts = Record<BoundPart, number>;
 const noParts = (): Parts => ({ arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 });
-const partsOf = (bound: ErrorBound, i: number): Parts => ({
-  arithmetic: bound.parts.arithmetic[i]!,
-  elementary: bound.parts.elementary[i]!,
-  inputRounding: bound.parts.inputRounding[i]!,
-  branch: bound.parts.branch[i]!,
-});
 function addScaled(into: Parts, from: Parts, factor: number): void {
   for (const part of BOUND_PARTS) into[part] += factor * from[part];
 }
@@ -239,7 +243,7 @@ function crossEntropyBounds(req: BoundRequest, r: Roundoffs, logitsBound: ErrorB
     let targetMassErr = 0;
     for (let i = row; i < row + classes; i++) {
       sumExpArith += softmax.data[i]! * r.ulps(1) * Math.abs(logits.data[i]! - m);
-      addScaled(mixed, partsOf(logitsBound, i), softmax.data[i]!);
+      addScaled(mixed, partsAt(logitsBound, i), softmax.data[i]!);
       targetMass += targetAt(i);
       targetMassErr += targetErrAt(i);
     }
@@ -249,7 +253,7 @@ function crossEntropyBounds(req: BoundRequest, r: Roundoffs, logitsBound: ErrorB
       const ls = logSoftmax.data[i]!;
       const s = softmax.data[i]!;
       const p = targetAt(i);
-      const lsErr = partsOf(logitsBound, i);
+      const lsErr = partsAt(logitsBound, i);
       addScaled(lsErr, mixed, 1);
       lsErr.arithmetic += sumExpArith + r.ulps(1) * (Math.abs(logits.data[i]! - m) + Math.abs(m) + Math.abs(lse) + Math.abs(ls));
       lsErr.elementary += r.ulps(2) * (1 + Math.abs(lse));

@@ -13,11 +13,6 @@ export function gamma(n: number, u: number): number {
 }
 
 /**
- * The rounding budget of a comparison between two computations. Each side rounds in its own
- * precision (u = 0 for an exact reference), and to first order their errors add, so one
- * propagation with the summed per-operation bounds bounds |side A − side B|.
- */
-/**
  * Below the normal range the relative model fl(x) = x(1 + δ) fails: results are subnormal and
  * carry an absolute error up to half the subnormal spacing (or flush to 0), so the full model is
  * fl(x) = x(1 + δ) + η (Higham §2.1). We take |η| ≤ the smallest subnormal (2^-149 in float32,
@@ -27,6 +22,11 @@ export function underflowUnit(dtype: DType): number {
   return dtype === 'float32' ? 2 ** -149 : Number.MIN_VALUE;
 }
 
+/**
+ * The rounding budget of a comparison between two computations. Each side rounds in its own
+ * precision (u = 0 for an exact reference), and to first order their errors add, so one
+ * propagation with the summed per-operation bounds bounds |side A − side B|.
+ */
 export class Roundoffs {
   readonly dtypes: readonly (DType | 'exact')[];
   private readonly us: readonly number[];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { staleMessage, staleReasons } from '../../src/golden/freshness.ts';
 import { loadGolden } from '../../src/golden/load.ts';
-import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+import { listGoldenFiles } from '../../src/golden/files.ts';
 
 describe('golden provenance', () => {
   it.each(listGoldenFiles())('%s was generated from the current case spec and generator', (file) => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { loadGolden, parseGolden } from '../../src/golden/load.ts';
 import { goldenJsonSchema } from '../../src/golden/schema.ts';
-import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+import { listGoldenFiles } from '../../src/golden/files.ts';
 
 const SEED = 'goldens/seed-3-4-2.json';
 const seedText = readFileSync(SEED, 'utf8');

@@ -22,12 +22,20 @@ describe('the notebook network', () => {
     expect(describeModel(notebookSpec)).toBe('Linear(3, 4) → ReLU → Linear(4, 2) → cross_entropy(probabilities, reduction=sum)');
   });
 
-  it('rounds every float32 result to float32 and keeps float64 apart', () => {
+  it('keeps float32 and float64 apart', () => {
     const f32 = forward(notebookSpec, notebookInputs(), 'float32');
     const f64 = forward(notebookSpec, notebookInputs(), 'float64');
-    for (const v of f32.crossEntropy.softmax.data) expect(Math.fround(v)).toBe(v);
+    expect(f32.crossEntropy.softmax.data).toBeInstanceOf(Float32Array);
+    expect(f64.crossEntropy.softmax.data).toBeInstanceOf(Float64Array);
     expect(f32.loss).not.toBe(f64.loss);
     expect(Math.abs(f32.loss - f64.loss)).toBeLessThan(1e-6);
+  });
+
+  it('rounds every input of a float32 run to float32, probability targets included', () => {
+    const inputs = notebookInputs();
+    const probs = tensor('float64', [1, 2], [0.1, 0.9]); // neither is a float32 value
+    const fwd = forward(notebookSpec, { ...inputs, target: { kind: 'probabilities', probs } }, 'float32');
+    expect(fwd.inputs.target.kind === 'probabilities' && Array.from(fwd.inputs.target.probs.data)).toEqual([Math.fround(0.1), Math.fround(0.9)]);
   });
 });
 
@@ -92,6 +100,28 @@ describe('cross-entropy', () => {
 });
 
 describe('bad input', () => {
+  const classSpec: ModelSpec = { ...notebookSpec, loss: { ...notebookSpec.loss, target: 'class_indices' } };
+
+  it('names a missing parameter and the shape it needs, as a ShapeError', () => {
+    const inputs = notebookInputs();
+    const { '2.bias': _, ...params } = inputs.params;
+    const err = (() => { try { forward(notebookSpec, { ...inputs, params }, 'float32'); } catch (e) { return e as Error; } })();
+    expect(err?.name).toBe('ShapeError');
+    expect(err?.message).toBe('parameter 2.bias is missing (expected shape [2])');
+  });
+
+  it('names x when its width is wrong', () => {
+    expect(() => forward(notebookSpec, { ...notebookInputs(), x: tensor('float32', [1, 4]) }, 'float32')).toThrow('x has shape [1, 4], expected [1, 3]');
+  });
+
+  it('rejects a target of the other kind, a target of the wrong shape, and a wrong number of indices', () => {
+    const inputs = notebookInputs();
+    expect(() => forward(classSpec, inputs, 'float32')).toThrow('target holds probabilities, the loss expects class_indices');
+    expect(() => forward(notebookSpec, { ...inputs, target: { kind: 'probabilities', probs: tensor('float32', [1, 3]) } }, 'float32')).toThrow('target has shape [1, 3], expected [1, 2]');
+    expect(() => forward(classSpec, { ...inputs, target: { kind: 'class_indices', indices: Int32Array.from([0, 1]) } }, 'float32')).toThrow('target has 2 class indices for a batch of 1');
+    expect(() => forward(classSpec, { ...inputs, target: { kind: 'class_indices', indices: Int32Array.from([-1]) } }, 'float32')).toThrow('target[0] = -1 is not a class index in [0, 2)');
+  });
+
   it('names the tensor whose shape is wrong', () => {
     const inputs = notebookInputs();
     const bad = { ...inputs, params: { ...inputs.params, '2.weight': tensor('float32', [4, 2]) } };
@@ -101,13 +131,12 @@ describe('bad input', () => {
   it('rejects parameters the model does not have', () => {
     const inputs = notebookInputs();
     const bad = { ...inputs, params: { ...inputs.params, '4.weight': tensor('float32', [1, 1]) } };
-    expect(() => forward(notebookSpec, bad, 'float32')).toThrow(/4\.weight is not part of this model/);
+    expect(() => forward(notebookSpec, bad, 'float32')).toThrow('parameter 4.weight is not part of this model (it has 0.weight, 0.bias, 2.weight, 2.bias)');
   });
 
   it('rejects class indices outside [0, C)', () => {
-    const spec: ModelSpec = { ...notebookSpec, loss: { ...notebookSpec.loss, target: 'class_indices' } };
     const inputs = { ...notebookInputs(), target: { kind: 'class_indices' as const, indices: Int32Array.from([2]) } };
-    expect(() => forward(spec, inputs, 'float32')).toThrow(/target\[0\] = 2 is not a class index in \[0, 2\)/);
+    expect(() => forward(classSpec, inputs, 'float32')).toThrow(/target\[0\] = 2 is not a class index in \[0, 2\)/);
   });
 });
 
@@ -122,6 +151,7 @@ describe('names', () => {
       ],
       loss: notebookSpec.loss,
     };
+    expect(describeModel(spec)).toBe('Linear(2, 2) → Linear(2, 2, bias=False) → ReLU → Linear(2, 2) → cross_entropy(probabilities, reduction=sum)');
     expect(layerNames(spec)).toEqual([
       { module: 0, weight: '0.weight', bias: '0.bias' },
       { module: 1, weight: '1.weight', bias: null },

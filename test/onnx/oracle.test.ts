@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 import { OnnxOracle, onnxOracleFor } from '../../src/onnx/oracle.ts';
-import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+import { listGoldenFiles } from '../../src/golden/files.ts';
 import { compareWithOnnx, onnxPairs } from '../../src/parity/onnxParity.ts';
 import { runTsOnGolden } from '../../src/parity/torchParity.ts';
 import { mismatchMessage } from '../../src/report/message.ts';
@@ -45,7 +45,7 @@ describe('the onnxruntime session', () => {
 
   it('is created once per graph', async () => {
     const golden = goldens[0]!;
-    expect(await onnxOracleFor(golden)).toBe(await onnxOracleFor(golden));
+    expect((await onnxOracleFor(golden)).session).toBe((await onnxOracleFor(golden)).session);
   });
 });
 

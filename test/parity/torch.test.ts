@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
-import { listGoldenFiles } from '../../src/parity/checkGoldens.ts';
+import { listGoldenFiles } from '../../src/golden/files.ts';
 import type { TsRun } from '../../src/parity/results.ts';
 import { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from '../../src/parity/torchParity.ts';
 import { mismatchMessage } from '../../src/report/message.ts';

@@ -9,6 +9,9 @@ import { markdownReport } from '../../src/report/markdown.ts';
 import { buildReport, fromJson, ParityReportJson, toJson } from '../../src/report/parityReport.ts';
 import { sweepSvg } from '../../src/report/plots.ts';
 import type { TsRun } from '../../src/parity/results.ts';
+import { tensor } from '../../src/tensor/tensor.ts';
+import { compareTensors } from '../../src/tolerance/compare.ts';
+import { boundFrom } from '../../src/tolerance/errorBound.ts';
 import ParityReporter from '../../src/vitest/reporter.ts';
 
 const seed = loadGolden('goldens/seed-3-4-2.json');
@@ -27,7 +30,13 @@ function brokenRecords() {
 
 describe('the JSON report', () => {
   it('keeps an Infinity share through JSON and validates against its schema', () => {
-    const records = brokenRecords();
+    // A nonzero difference where the bound is 0 (an exactly-zero gradient element) has share Infinity.
+    const infinite = compareTensors(
+      { case: 'c', tensor: 'grad[x]', actual: { source: 'ts', dtype: 'float64' }, expected: { source: 'torch', dtype: 'float64' } },
+      tensor('float64', [2], [0, 1e-300]), tensor('float64', [2], [0, 0]), boundFrom([2], 'arithmetic', new Float64Array(2)),
+    );
+    expect(infinite.worst?.share).toBe(Infinity);
+    const records = [...brokenRecords(), infinite];
     const report = buildReport({ records, drifts: [], sweeps: [], inputFailures: [] });
     const text = toJson(report);
     expect(ParityReportJson.safeParse(JSON.parse(text)).success).toBe(true);

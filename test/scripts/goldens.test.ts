@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { recoverInterruptedSwap } from '../../scripts/lib/swap.ts';
 
 // The driver (scripts/goldens.ts) is tested with a stand-in generator that copies committed
 // goldens, so staging, validation, change reports and the atomic replacement run without torch.
@@ -168,6 +169,22 @@ describe('interrupting the driver', () => {
     child.kill('SIGKILL'); // a no-op if the run already finished
     await closed;
     expect([oldSet, newSet]).toContainEqual(snapshot(goldens));
+  }, SLOW);
+
+  it('without an atomic exchange, a kill between the two renames is rolled back by the next run', async () => {
+    const { goldens, source } = scratch();
+    const [oldSet, newSet] = [snapshot(goldens), snapshot(source)];
+    const env = { GRADPARITY_NO_EXCHANGE: '1' };
+    for (const [point, afterKill] of [['journaled', oldSet], ['half-renamed', {}]] as const) {
+      const run = await runDriverAsync(['--goldens', goldens], driverEnv(source, { ...env, GRADPARITY_KILL_AT: point }));
+      expect(run.signal).toBe('SIGKILL');
+      expect(snapshot(goldens)).toEqual(afterKill); // after the first rename, goldens/ is briefly absent
+      expect(recoverInterruptedSwap(goldens)).toMatch(point === 'journaled' ? /nothing had moved yet/ : /rolled back to the old set/);
+      expect(snapshot(goldens)).toEqual(oldSet);
+    }
+    const done = await runDriverAsync(['--goldens', goldens], driverEnv(source, env));
+    expect(done.status, done.stderr).toBe(0);
+    expect(snapshot(goldens)).toEqual(newSet);
   }, SLOW);
 
   it('on Ctrl-C removes its staging directory and leaves goldens/ unchanged', async () => {

@@ -1,0 +1,162 @@
+/**
+ * Gradient bugs people really write, as edits of the TS model's sources. Each is one textual
+ * replacement (`find` must occur exactly once, so a mutant cannot silently stop applying when the
+ * code moves). They are applied to a temporary copy, never to the working tree.
+ */
+export interface Mutant {
+  readonly id: string;
+  readonly description: string;
+  readonly file: string;
+  readonly edits: readonly { readonly find: string; readonly replace: string }[];
+  /** Code the edits call, appended to the mutated file. */
+  readonly helper?: string;
+}
+
+const LINEAR = 'src/nn/linear.ts';
+const RELU = 'src/nn/relu.ts';
+const CE = 'src/nn/crossEntropy.ts';
+const MLP = 'src/nn/mlp.ts';
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    id: 'relu-mask-dropped',
+    description: 'ReLU backward passes the gradient everywhere (mask forgotten)',
+    file: RELU,
+    edits: [{ find: '(z.data[i]! <= 0 ? 0 : g)', replace: 'g' }],
+  },
+  {
+    id: 'relu-derivative-1-at-0',
+    description: 'ReLU mask tests z >= 0 instead of z > 0: derivative 1 at exactly 0',
+    file: RELU,
+    edits: [{ find: '(z.data[i]! <= 0 ? 0 : g)', replace: '(z.data[i]! < 0 ? 0 : g)' }],
+  },
+  {
+    id: 'relu-mask-from-gradient',
+    description: 'ReLU mask tests the incoming gradient (dh > 0) instead of the pre-activation',
+    file: RELU,
+    edits: [{ find: '(z.data[i]! <= 0 ? 0 : g)', replace: '(g <= 0 ? 0 : g)' }],
+  },
+  {
+    id: 'leaky-relu-forward',
+    description: 'ReLU forward leaks 0.01·z for negative z (backward still a plain ReLU)',
+    file: RELU,
+    edits: [{ find: '(v <= 0 ? 0 : v)', replace: '(v <= 0 ? 0.01 * v : v)' }],
+  },
+  {
+    id: 'weight-grad-transposed',
+    description: 'weight gradient written in [in, out] layout (dW transposed)',
+    file: LINEAR,
+    edits: [{ find: 'dWeight.data[j * n + k] = acc;', replace: 'dWeight.data[k * out + j] = acc;' }],
+  },
+  {
+    id: 'input-grad-wrong-weight-layout',
+    description: 'input gradient reads W with Wᵀ\'s strides (wrong weight element)',
+    file: LINEAR,
+    edits: [{ find: 'round(dz.data[b * out + j]! * weight.data[j * n + k]!)', replace: 'round(dz.data[b * out + j]! * weight.data[k * out + j]!)' }],
+  },
+  {
+    id: 'input-grad-wrong-layer-weight',
+    description: 'input gradient of a layer uses the previous layer\'s weight when the shapes allow it',
+    file: MLP,
+    edits: [{ find: 'const grads = linearBackward(dPre, layer.input, inputs.params[weight]!, bias !== null, dtype);', replace:
+      'const previous = i > 0 ? inputs.params[names[i - 1]!.weight]! : undefined;\n    const grads = linearBackward(dPre, layer.input, previous && previous.shape.join() === inputs.params[weight]!.shape.join() ? previous : inputs.params[weight]!, bias !== null, dtype);' }],
+  },
+  {
+    id: 'bias-grad-first-sample',
+    description: 'bias gradient not summed over the batch: first sample only',
+    file: LINEAR,
+    edits: [{ find: 'for (let b = 0; b < batch; b++) acc = round(acc + dz.data[b * out + j]!);', replace: 'for (let b = 0; b < 1; b++) acc = round(acc + dz.data[b * out + j]!);' }],
+  },
+  {
+    id: 'bias-grad-averaged',
+    description: 'bias gradient averaged over the batch instead of summed',
+    file: LINEAR,
+    edits: [{ find: 'dBias.data[j] = acc;', replace: 'dBias.data[j] = round(acc / batch);' }],
+  },
+  {
+    id: 'mean-missing-1-over-B',
+    description: 'mean reduction: the backward forgets the 1/B',
+    file: CE,
+    edits: [{ find: "dLogits.data[i] = loss.reduction === 'mean' ? round(g / batch) : g;", replace: 'dLogits.data[i] = g;' }],
+  },
+  {
+    id: 'mean-1-over-B-twice',
+    description: 'mean reduction: 1/B applied twice in the backward',
+    file: CE,
+    edits: [{ find: "dLogits.data[i] = loss.reduction === 'mean' ? round(g / batch) : g;", replace: "dLogits.data[i] = loss.reduction === 'mean' ? round(round(g / batch) / batch) : g;" }],
+  },
+  {
+    id: 'softmax-minus-target-sign',
+    description: 'dL/dθ = target − softmax instead of softmax − target',
+    file: CE,
+    edits: [{ find: 'const g = round(round(trace.softmax.data[i]! * targetMass) - targetWeight(target, b, c, classes));', replace: 'const g = round(targetWeight(target, b, c, classes) - round(trace.softmax.data[i]! * targetMass));' }],
+  },
+  {
+    id: 'one-hot-shifted',
+    description: 'class-index target turned into a one-hot shifted by one class in the backward',
+    file: CE,
+    edits: [{ find: "if (target.kind === 'class_indices') return target.indices[b] === c ? 1 : 0;", replace: "if (target.kind === 'class_indices') return (target.indices[b]! + 1) % classes === c ? 1 : 0;" }],
+  },
+  {
+    id: 'soft-target-mass-ignored',
+    description: 'soft targets: softmax − p without the Σp factor (wrong when targets do not sum to 1)',
+    file: CE,
+    edits: [{ find: 'round(trace.softmax.data[i]! * targetMass)', replace: 'trace.softmax.data[i]!' }],
+  },
+  {
+    id: 'linear-forward-drops-bias',
+    description: 'Linear forward forgets to add the bias',
+    file: LINEAR,
+    edits: [{ find: 'z.data[b * out + j] = bias === null ? acc : round(acc + bias.data[j]!);', replace: 'z.data[b * out + j] = acc;' }],
+  },
+  {
+    id: 'input-grad-off-by-one',
+    description: 'off-by-one loop bound: the input gradient sums one output unit too few',
+    file: LINEAR,
+    edits: [{ find: 'for (let j = 0; j < out; j++) acc = round(acc + round(dz.data[b * out + j]! * weight.data[j * n + k]!));', replace: 'for (let j = 0; j < out - 1; j++) acc = round(acc + round(dz.data[b * out + j]! * weight.data[j * n + k]!));' }],
+  },
+  {
+    id: 'weight-grad-drops-last-sample',
+    description: 'off-by-one loop bound: the weight gradient skips the last sample of the batch',
+    file: LINEAR,
+    edits: [{ find: 'for (let b = 0; b < batch; b++) acc = round(acc + round(dz.data[b * out + j]! * a.data[b * n + k]!));', replace: 'for (let b = 0; b < batch - 1; b++) acc = round(acc + round(dz.data[b * out + j]! * a.data[b * n + k]!));' }],
+  },
+  {
+    id: 'float32-rounding-skipped',
+    description: 'float32 dot products accumulate in float64 and round once at the end',
+    file: LINEAR,
+    edits: [{ find: 'for (let k = 0; k < n; k++) acc = Math.fround(acc + Math.fround(x[xi + k]! * w[wi + k]!));\n  return acc;', replace: 'for (let k = 0; k < n; k++) acc += x[xi + k]! * w[wi + k]!;\n  return Math.fround(acc);' }],
+  },
+  {
+    id: 'stale-softmax-cache',
+    description: 'backward reuses the softmax cached by the first forward call of the process',
+    file: CE,
+    edits: [{ find: 'const g = round(round(trace.softmax.data[i]! * targetMass)', replace: 'const g = round(round(staleSoftmax(trace).data[i]! * targetMass)' }],
+    helper: `
+let cachedSoftmax: Tensor | undefined;
+// The bug: a cache filled once and never invalidated.
+function staleSoftmax(trace: CrossEntropyTrace): Tensor {
+  if (cachedSoftmax === undefined || cachedSoftmax.data.length < trace.softmax.data.length) cachedSoftmax = trace.softmax;
+  return cachedSoftmax;
+}
+`,
+  },
+  {
+    id: 'bias-grad-accumulated',
+    description: 'bias gradient buffer reused across calls and accumulated (+=) instead of overwritten',
+    file: LINEAR,
+    edits: [
+      { find: 'dBias = tensor(dtype, [out]);', replace: 'dBias = reusedBiasBuffer(dtype, out);' },
+      { find: 'dBias.data[j] = acc;', replace: 'dBias.data[j]! += acc;' },
+    ],
+    helper: `
+const biasBuffers = new Map<string, Tensor>();
+// The bug: one buffer per dtype and width, shared by every call.
+function reusedBiasBuffer(dtype: DType, out: number): Tensor {
+  const key = dtype + ':' + out;
+  if (!biasBuffers.has(key)) biasBuffers.set(key, tensor(dtype, [out]));
+  return biasBuffers.get(key)!;
+}
+`,
+  },
+];
