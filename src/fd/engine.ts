@@ -41,7 +41,7 @@ export interface FdProblem {
 }
 
 export interface FdOptions {
-  /** A fixed step, or `auto`: ∛u · max(1, |θ|) per element (the balance of rounding and truncation). */
+  /** A fixed step, or `auto`: ∛u · max(1, |θ|) per element, ∛u along a direction (the balance of rounding and truncation). */
   readonly step: 'auto' | number;
   readonly mode: 'full' | 'directional';
   readonly richardson: boolean;
@@ -117,12 +117,6 @@ export interface FdReport {
 /** The step auto chooses: ∛u balances ε_f/h against h²·f‴/6 when ε_f ≈ u·|f| (scaled by |θ| for large θ). */
 export function autoStep(dtype: DType, value: number): number {
   return Math.cbrt(unitRoundoff(dtype)) * Math.max(1, Math.abs(value));
-}
-
-function largestMagnitude(tensors: NamedTensors): number {
-  let largest = 0;
-  for (const t of Object.values(tensors)) for (const v of t.data) largest = Math.max(largest, Math.abs(v));
-  return largest;
 }
 
 function boundOf(parts: Record<FdBoundPart, number>): FdBound {
@@ -423,8 +417,9 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
     elements = fullCheck(p, problem, base, opts);
   } else {
     const random = seededRandom(opts.seed);
-    // One step for every direction, scaled by the largest |θ| (a unit direction moves each element by less than h).
-    const h0 = opts.step === 'auto' ? autoStep(problem.dtype, largestMagnitude(problem.point)) : opts.step;
+    // Along a direction the variable is t in f(θ + t·v), and t = 0: the auto step is ∛u unscaled.
+    // (Rounding θ + t·v costs nothing: ⟨g, δ⟩ uses the displacement each element actually took.)
+    const h0 = opts.step === 'auto' ? autoStep(problem.dtype, 0) : opts.step;
     directions = Array.from({ length: opts.directions }, (_, k) => checkDirection(p, problem, base, randomDirection(problem, random), k, h0));
     // A failed direction does not say where: fall back to every element, none sampled away.
     if (directions.some((d) => d.verdict === 'fail')) {

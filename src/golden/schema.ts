@@ -3,7 +3,7 @@ import { ModelSpec } from '../nn/spec.ts';
 
 /**
  * The golden file format, version 1. This zod schema is the single definition: the loader
- * validates with it and goldens/schema.json is generated from it (`npm run schema`), so Python
+ * validates with it and goldens/schema.json is generated from it (by `npm run goldens`), so Python
  * tooling can validate the same files. Checks a JSON Schema cannot express (data length against
  * shape, digests, names against the model) live in load.ts.
  */

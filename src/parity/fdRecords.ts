@@ -20,8 +20,8 @@ const largestBy = <T>(items: readonly T[], key: (t: T) => number): T | undefined
   items.reduce<T | undefined>((best, t) => (best === undefined || key(t) > key(best) ? t : best), undefined);
 
 /**
- * A finite-difference report as comparison records, one per tensor (and one for the directions
- * when they were not followed by a per-element check): `fd:<dtype>` is the numeric derivative,
+ * A finite-difference report as comparison records, one per tensor and one for the directions:
+ * `fd:<dtype>` is the numeric derivative,
  * `ts:<dtype>` the analytic gradient it is held against.
  */
 export function fdRecords(caseName: string, report: FdReport): ComparisonRecord[] {
@@ -29,13 +29,14 @@ export function fdRecords(caseName: string, report: FdReport): ComparisonRecord[
   const expected = { source: 'ts', dtype: report.dtype };
   const groups = new Map<string, { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number; verdict: string }[]>();
   for (const e of report.elements) groups.set(`grad[${e.tensor}]`, [...(groups.get(`grad[${e.tensor}]`) ?? []), e]);
-  if (!report.fellBack && report.directions.length > 0) {
+  // Directions are kept after a fallback too: a failed direction is evidence in its own right.
+  if (report.directions.length > 0) {
     groups.set('directional', report.directions.map((d) => ({ ...d, index: [d.direction] })));
   }
   return [...groups].map(([tensor, checks]) => {
     const rel = (c: (typeof checks)[number]) => (c.absDiff === 0 ? 0 : c.absDiff / Math.abs(c.analytic));
     const mismatched = checks.filter((c) => c.verdict === 'fail').length;
-    const maxUlps = Math.max(0, ...checks.map((c) => ulpDistance(c.numeric, c.analytic, report.dtype)));
+    const maxUlps = checks.reduce((m, c) => Math.max(m, ulpDistance(c.numeric, c.analytic, report.dtype)), 0);
     const pick = (c: (typeof checks)[number] | undefined) => (c === undefined ? null : elementReport(c));
     return {
       case: caseName,

@@ -60,7 +60,7 @@ function describeOnnx(records: readonly ComparisonRecord[]): string {
 /** The finite-difference column: worst share over the directions (or elements, after a fallback). */
 function describeFd(fd: FdReport): string {
   const checks = fd.elements.length > 0 ? fd.elements : fd.directions;
-  const worst = Math.max(0, ...checks.map((c) => c.share));
+  const worst = checks.reduce((w, c) => Math.max(w, c.share), 0);
   const kinks = checks.filter((c) => c.verdict === 'kink').length;
   return `${percent(worst)}${kinks > 0 ? ` (${kinks} kink)` : ''}${fd.verdict === 'fail' ? ' FAIL' : ''}`;
 }

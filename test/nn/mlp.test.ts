@@ -108,6 +108,8 @@ describe('bad input', () => {
     const err = (() => { try { forward(notebookSpec, { ...inputs, params }, 'float32'); } catch (e) { return e as Error; } })();
     expect(err?.name).toBe('ShapeError');
     expect(err?.message).toBe('parameter 2.bias is missing (expected shape [2])');
+    const { '2.weight': __, ...noWeight } = inputs.params;
+    expect(() => forward(notebookSpec, { ...inputs, params: noWeight }, 'float32')).toThrow('parameter 2.weight is missing (expected shape [2, 4])');
   });
 
   it('names x when its width is wrong', () => {
