@@ -21,3 +21,15 @@ export { compareTensors, type ComparisonRecord, type Side } from './tolerance/co
 export { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from './parity/torchParity.ts';
 export { runTs, type Results } from './parity/results.ts';
 export { mismatchMessage } from './report/message.ts';
+
+export { finiteDifferenceCheck, checkOneElement, stepSweep, autoStep, StepTooSmall, type FdProblem, type FdOptions, type FdReport, type FdElementCheck, type Objective } from './fd/engine.ts';
+export { mlpProblem } from './fd/mlpProblem.ts';
+export { explainDrift, sweepElement } from './fd/explain.ts';
+export { OnnxOracle, onnxOracleFor, SESSION_OPTIONS } from './onnx/oracle.ts';
+export { compareWithOnnx } from './parity/onnxParity.ts';
+export { comparePair, pairBounds, type Pair } from './parity/compareResults.ts';
+export { listGoldenFiles } from './golden/files.ts';
+export { staleReasons } from './golden/freshness.ts';
+export { buildReport, type ParityReport, type ReportInput } from './report/parityReport.ts';
+export { markdownReport } from './report/markdown.ts';
+export { writeReports } from './report/writeReports.ts';
