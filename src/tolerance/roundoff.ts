@@ -28,12 +28,10 @@ export function underflowUnit(dtype: DType): number {
  * propagation with the summed per-operation bounds bounds |side A − side B|.
  */
 export class Roundoffs {
-  readonly dtypes: readonly (DType | 'exact')[];
   private readonly us: readonly number[];
   private readonly etas: readonly number[];
 
   constructor(dtypes: readonly (DType | 'exact')[]) {
-    this.dtypes = dtypes;
     this.us = dtypes.map((d) => (d === 'exact' ? 0 : unitRoundoff(d)));
     this.etas = dtypes.map((d) => (d === 'exact' ? 0 : underflowUnit(d)));
   }
