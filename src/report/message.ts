@@ -15,7 +15,7 @@ export function boundDerivation(e: ElementReport): string {
  */
 export function mismatchMessage(r: ComparisonRecord): string {
   const lines = [`${r.case}: ${r.tensor}: ${sideLabel(r.actual)} is not within its derived bound of ${sideLabel(r.expected)}!`, ''];
-  lines.push(`Mismatched elements: ${r.mismatched} / ${r.numel} (${((100 * r.mismatched) / r.numel).toFixed(1)}%)`);
+  lines.push(`Mismatched elements: ${r.mismatched} / ${r.numel} (${percent(r.mismatched / r.numel)})`);
   if (r.nonFinite > 0) lines.push(`Non-finite elements: ${r.nonFinite} (NaN and ±Inf never match)`);
   if (r.greatestAbs) {
     const e = r.greatestAbs;

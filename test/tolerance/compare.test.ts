@@ -23,6 +23,11 @@ describe('compareTensors', () => {
     expect(r.worst?.share).toBe(1);
   });
 
+  it('refuses to compare empty tensors: comparing nothing is not a pass', () => {
+    const empty = tensor('float64', [0, 3]);
+    expect(() => compareTensors(meta, empty, empty, boundFrom([0, 3], 'arithmetic', new Float64Array(0)))).toThrow(/grad\[0\.weight\]: the tensors are empty \(shape \[0, 3\]\): nothing to compare/);
+  });
+
   it('fails a nonzero difference where the bound is 0', () => {
     const r = compareTensors(meta, tensor('float64', [2, 2], [0, 0, 0, 1e-300]), tensor('float64', [2, 2], [0, 0, 0, 0]), bound([0, 0, 0, 0]));
     expect(r.verdict).toBe('fail');
@@ -43,7 +48,7 @@ describe('compareTensors', () => {
 
   it('words a failure like torch.testing.assert_close', () => {
     const r = compareTensors(meta, tensor('float64', [2, 2], [1, 2, 3, 4]), tensor('float64', [2, 2], [1, 2, 3, 4.5]), bound([0.1, 0.1, 0.1, 0.1]));
-    expect(mismatchMessage(r)).toContain('Mismatched elements: 1 / 4 (25.0%)');
+    expect(mismatchMessage(r)).toContain('Mismatched elements: 1 / 4 (25%)');
     expect(mismatchMessage(r)).toContain('Greatest absolute difference: 5.00e-01 at index (1, 1) (up to 1.00e-01 allowed)');
     expect(mismatchMessage(r)).toContain('Bound at (1, 1): 1.00e-01 = arithmetic 1.00e-01');
   });
