@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // The parity reporter collects the comparison records tests attach to task.meta and writes
@@ -7,6 +8,13 @@ const reporters = ['default', './src/vitest/reporter.ts', ...(process.env.CI ? [
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Timeouts detect hangs; they are not timings. A test that needs 1 s on an idle machine may
+    // need ten times that when other work shares the cores, and must still pass there.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // vitest leaves a core free by default, which on two cores means one worker; the suite's
+    // process-spawning tests spend much of their time waiting, so two workers keep both busy.
+    maxWorkers: Math.max(2, availableParallelism()),
     reporters,
     outputFile: { junit: 'reports/junit.xml' },
   },

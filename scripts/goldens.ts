@@ -95,7 +95,9 @@ async function run(opts: Options): Promise<number> {
   const python = findPython(generator === GENERATOR ? ['torch', 'onnx'] : []);
 
   const staging = mkdtempSync(join(dirname(goldens), `.${basename(goldens)}-staging-`));
+  let stopGenerator: () => void = () => {};
   const abandon = (signal: string) => {
+    stopGenerator();
     rmSync(staging, { recursive: true, force: true });
     console.error(`goldens: interrupted (${signal}); ${goldens}/ is unchanged`);
     process.exit(130);
@@ -108,7 +110,9 @@ async function run(opts: Options): Promise<number> {
     const started = performance.now();
     let generated = 0;
     try {
-      await runGenerator(python, staging, opts.case, (p) => (progress.update(p), (generated = p.index)), generator);
+      const run = runGenerator(python, staging, opts.case, (p) => (progress.update(p), (generated = p.index)), generator);
+      stopGenerator = run.stop;
+      await run.done;
     } finally {
       progress.stop();
     }

@@ -29,7 +29,7 @@ export { OnnxOracle, onnxOracleFor, SESSION_OPTIONS } from './onnx/oracle.ts';
 export { compareWithOnnx } from './parity/onnxParity.ts';
 export { comparePair, pairBounds, type Pair } from './parity/compareResults.ts';
 export { listGoldenFiles } from './golden/files.ts';
-export { staleReasons } from './golden/freshness.ts';
+export { staleness } from './golden/freshness.ts';
 export { buildReport, type ParityReport, type ReportInput } from './report/parityReport.ts';
 export { markdownReport } from './report/markdown.ts';
 export { writeReports } from './report/writeReports.ts';

@@ -30,12 +30,13 @@ export function progressDisplay(total: number, interactive = process.stdout.isTT
 
 /**
  * Runs the generator into `outDir` and reports each finished case. `generator` is normally the
- * PyTorch generator; tests substitute a stand-in that speaks the same protocol.
+ * PyTorch generator; tests substitute a stand-in that speaks the same protocol. `stop` ends the
+ * generator early (on Ctrl-C), so that it does not go on writing after the driver has gone.
  */
-export function runGenerator(python: string, outDir: string, cases: readonly string[], onCase: (p: CaseDone) => void, generator = GENERATOR): Promise<void> {
+export function runGenerator(python: string, outDir: string, cases: readonly string[], onCase: (p: CaseDone) => void, generator = GENERATOR): { done: Promise<void>; stop: () => void } {
   const args = [generator, '--out', outDir, ...cases.flatMap((c) => ['--case', c])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const done = new Promise<void>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         onCase(JSON.parse(line) as CaseDone);
@@ -46,4 +47,5 @@ export function runGenerator(python: string, outDir: string, cases: readonly str
     child.on('error', reject);
     child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`the generator exited with ${code ?? signal}`))));
   });
+  return { done, stop: () => void child.kill('SIGTERM') };
 }

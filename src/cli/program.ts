@@ -1,20 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { finiteDifferenceCheck, StepTooSmall, type FdOptions } from '../fd/engine.ts';
-import { explainDrift, sweepElement } from '../fd/explain.ts';
-import { mlpProblem } from '../fd/mlpProblem.ts';
-import { gradcheckText, sweepText } from '../report/gradcheckText.ts';
 import { InputError } from '../errors.ts';
-import { existsSync } from 'node:fs';
-import { CASES_FILE, GENERATOR_FILE, staleMessage, staleReasons } from '../golden/freshness.ts';
-import { loadGolden } from '../golden/load.ts';
-import { onnxOracleFor } from '../onnx/oracle.ts';
-import { listGoldenFiles } from '../golden/files.ts';
-import { checkGolden, passed, reportInputOf, type CaseCheck } from '../parity/checkGoldens.ts';
-import { buildReport, type InputFailure } from '../report/parityReport.ts';
-import { writeReports } from '../report/writeReports.ts';
-import { resultsJson, runTs } from '../parity/results.ts';
-import { summaryRows, summaryTable } from '../report/summary.ts';
 import type { DType } from '../tensor/dtype.ts';
+
+// Each command imports what it needs when it runs, so that `--help` and `--version` load
+// commander and nothing else (zod, onnxruntime and vega take longer to load than the help takes
+// to print).
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -29,13 +20,21 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t),
 };
 
+/** The version in package.json, two folders up from this file in src/ and in the compiled output alike. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 async function evalCommand(io: Io, file: string, opts: { dtype?: DType; oracle: 'ts' | 'onnx' }): Promise<number> {
+  const { loadGolden } = await import('../golden/load.ts');
+  const { resultsJson, runTs } = await import('../parity/results.ts');
   const golden = loadGolden(file);
   let dtype = opts.dtype ?? golden.dtype;
   let results;
   if (opts.oracle === 'onnx') {
     // A graph is exported in its case's precision only: shapes and dtypes are fixed at export.
     if (dtype !== golden.onnx.dtype) throw new InputError(file, ['onnx', 'dtype'], `the graph is ${golden.onnx.dtype}; --dtype ${dtype} is not available from onnxruntime`);
+    const { onnxOracleFor } = await import('../onnx/oracle.ts');
     const oracle = await onnxOracleFor(golden);
     results = await oracle.run();
     dtype = oracle.dtype;
@@ -46,18 +45,30 @@ async function evalCommand(io: Io, file: string, opts: { dtype?: DType; oracle: 
   return EXIT.ok;
 }
 
-async function checkCommand(io: Io, files: string[], opts: { reports: string | false }): Promise<number> {
-  const targets = files.length > 0 ? files : listGoldenFiles();
-  const checks: CaseCheck[] = [];
-  const inputFailures: InputFailure[] = [];
+async function checkCommand(io: Io, args: string[], opts: { reports: string | false }): Promise<number> {
+  const { expandGoldenArgs, GOLDENS_DIR } = await import('../golden/files.ts');
+  const { existsSync } = await import('node:fs');
+  if (args.length === 0 && !existsSync(GOLDENS_DIR)) {
+    throw new InputError(GOLDENS_DIR, null, 'no such directory here: nothing to check; name golden files or a directory, e.g. gradparity check path/to/goldens');
+  }
+  const { goldens: files, skipped } = expandGoldenArgs(args.length > 0 ? args : [GOLDENS_DIR]);
+  for (const file of skipped) io.err(`gradparity: skipping ${file}: not a golden (it has none of a golden's fields)\n`);
+  if (files.length === 0) throw new InputError(args.join(' ') || GOLDENS_DIR, null, 'holds no golden files: nothing to check');
+
+  const { loadGolden } = await import('../golden/load.ts');
+  const { CASES_FILE, GENERATOR_FILE, staleMessage, staleness } = await import('../golden/freshness.ts');
+  const { checkGolden, passed, reportInputOf } = await import('../parity/checkGoldens.ts');
+  const { summaryRows, summaryTable } = await import('../report/summary.ts');
+  const checks: Awaited<ReturnType<typeof checkGolden>>[] = [];
+  const inputFailures: { file: string; message: string }[] = [];
   // A golden or graph that cannot be read is reported and the others are still checked.
-  for (const file of targets) {
+  for (const file of files) {
     try {
       const golden = loadGolden(file);
       // In the gradparity repository itself, say when a golden lags behind its spec or generator.
       if (existsSync(CASES_FILE) && existsSync(GENERATOR_FILE)) {
-        const stale = staleReasons(golden);
-        if (stale.length > 0) io.err(`gradparity: warning: ${staleMessage(golden, stale)}\n`);
+        const stale = staleness(golden);
+        if (stale !== null) io.err(`gradparity: warning: ${staleMessage(golden, stale)}\n`);
       }
       checks.push(await checkGolden(golden));
     } catch (err) {
@@ -66,13 +77,15 @@ async function checkCommand(io: Io, files: string[], opts: { reports: string | f
       io.err(`gradparity: ${err.message}\n`);
     }
   }
-  io.out(`${summaryTable(summaryRows(checks))}\n`);
+  if (checks.length > 0) io.out(`${summaryTable(summaryRows(checks))}\n`);
   const failed = checks.filter((c) => !passed(c));
   const verdict = failed.length === 0 && inputFailures.length === 0
     ? `all ${checks.length} cases within their derived bounds`
     : [failed.length > 0 ? `${failed.length} of ${checks.length} cases failed` : '', inputFailures.length > 0 ? `${inputFailures.length} input(s) could not be checked` : ''].filter(Boolean).join('; ');
   io.out(`\n${verdict}\n`);
   if (opts.reports !== false) {
+    const { buildReport } = await import('../report/parityReport.ts');
+    const { writeReports } = await import('../report/writeReports.ts');
     const written = await writeReports(buildReport(reportInputOf(checks, inputFailures)), opts.reports);
     io.out(`reports: ${written.filter((f) => !f.endsWith('.svg')).join(', ')} and ${written.filter((f) => f.endsWith('.svg')).length} plot(s)\n`);
   }
@@ -81,7 +94,7 @@ async function checkCommand(io: Io, files: string[], opts: { reports: string | f
 }
 
 interface GradcheckOptions {
-  dtype?: DType;
+  dtype: DType;
   step: 'auto' | number;
   mode: 'full' | 'directional';
   richardson?: boolean;
@@ -93,9 +106,14 @@ interface GradcheckOptions {
   explain?: { tensor: string; index: number[] };
 }
 
-function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): number {
+async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): Promise<number> {
+  const { loadGolden } = await import('../golden/load.ts');
+  const { finiteDifferenceCheck, StepTooSmall } = await import('../fd/engine.ts');
+  const { explainDrift, gradcheckVerdict, sweepElement } = await import('../fd/explain.ts');
+  const { mlpProblem } = await import('../fd/mlpProblem.ts');
+  const { gradcheckText, sweepText } = await import('../report/gradcheckText.ts');
   const golden = loadGolden(file);
-  const dtype = opts.dtype ?? golden.dtype;
+  const { dtype } = opts;
   if (opts.sweep !== undefined) {
     const { tensor, index } = opts.sweep;
     let sweep;
@@ -108,7 +126,7 @@ function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): number 
     io.out(opts.json ? `${JSON.stringify({ case: golden.name, dtype, tensor, index, ...sweep }, null, 2)}\n` : sweepText(`${golden.name}: ${tensor}[${index.join(',')}]`, dtype, sweep));
     return EXIT.ok;
   }
-  const fdOptions: Partial<FdOptions> = {
+  const fdOptions = {
     step: opts.step, mode: opts.mode, richardson: opts.richardson ?? false,
     directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy,
   };
@@ -126,9 +144,10 @@ function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): number 
       throw new InputError(file, null, `--explain: ${tensor}[${index.join(',')}] is not an element of this case (it has ${Object.keys(golden.inputs.params).join(', ')} and x)`);
     }
   }
-  const explanation = explainDrift(golden, report, opts.explain);
-  io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, explanation }, null, 2)}\n` : gradcheckText(golden.name, report, explanation));
-  return report.verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;
+  const explanation = explainDrift((d) => mlpProblem(golden, d), report, opts.explain);
+  const verdict = gradcheckVerdict(report, explanation);
+  io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, explanation, verdict }, null, 2)}\n` : gradcheckText(golden.name, report, explanation));
+  return verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;
 }
 
 /** Above this the h² term no longer estimates the truncation error (the h⁴ term shows). */
@@ -164,6 +183,7 @@ function parseElement(value: string): { tensor: string; index: number[] } {
 function buildProgram(io: Io, setCode: (code: number) => void): Command {
   const program = new Command('gradparity')
     .description('Check hand-written gradients against PyTorch, with bounds derived from floating-point error analysis.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
 
@@ -176,10 +196,20 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .action(async (file: string, opts: { dtype?: DType; oracle: 'ts' | 'onnx' }) => setCode(await evalCommand(io, file, opts)));
 
   program
+    .command('check')
+    .description('check every golden (or the given files and directories) against the TypeScript model; exit 1 on any failure')
+    .argument('[goldens...]', 'golden files or directories of goldens (default: goldens/); files that are not goldens are skipped')
+    .option('--reports <dir>', 'write the parity reports (Markdown, JSON, SVG) here', 'reports')
+    .option('--no-reports', 'do not write reports')
+    .action(async (files: string[], opts: { reports: string | false }) => setCode(await checkCommand(io, files, opts)));
+
+  program
     .command('gradcheck')
     .description('check the TS analytic gradients against central differences, with a derived bound per element; exit 1 on a real failure')
     .argument('<golden>', 'a golden file, e.g. goldens/seed-3-4-2.json')
-    .addOption(new Option('--dtype <dtype>', 'precision to evaluate the loss in (default: the golden\'s)').choices(['float32', 'float64']))
+    // float64 by default: in float32 the loss's own rounding, divided by the step, hides most
+    // bugs (docs/tolerance-policy.md §6); float32 is there to see that drift, not to judge by it.
+    .addOption(new Option('--dtype <dtype>', 'precision to evaluate the loss in').choices(['float32', 'float64']).default('float64'))
     .addOption(new Option('--step <h>', 'step: "auto" (∛u·max(1, |θ|)) or a number').default('auto').argParser(parseStep))
     .addOption(new Option('--mode <mode>', 'every element, or k random directions (falling back to every element on failure)').choices(['full', 'directional']).default('full'))
     .option('--richardson', 'extrapolate (4·D(h/2) − D(h))/3 to cancel the h² term')
@@ -189,15 +219,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--explain <element>', 'explain this element\'s drift (default: the largest relative drift), e.g. x[0,0]').argParser(parseElement))
     .addOption(new Option('--sweep <element>', 'instead: error against step from 1e-1 to 1e-9 for one element, e.g. x[0,0]').argParser(parseElement))
     .option('--json', 'machine-readable output')
-    .action((file: string, opts: GradcheckOptions) => setCode(gradcheckCommand(io, file, opts)));
-
-  program
-    .command('check', { isDefault: true })
-    .description('check every golden (or the given ones) against the TypeScript model; exit 1 on any failure')
-    .argument('[goldens...]', 'golden files (default: all of goldens/)')
-    .option('--reports <dir>', 'write the parity reports (Markdown, JSON, SVG) here', 'reports')
-    .option('--no-reports', 'do not write reports')
-    .action(async (files: string[], opts: { reports: string | false }) => setCode(await checkCommand(io, files, opts)));
+    .action(async (file: string, opts: GradcheckOptions) => setCode(await gradcheckCommand(io, file, opts)));
 
   return program;
 }
@@ -205,8 +227,20 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
 /** Runs the CLI on `args` (without node and script) and returns the exit code. */
 export async function runCli(args: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  // Nothing to do is not a success: show what there is to do, and say nothing ran.
+  if (args.length === 0) {
+    io.out(program.helpInformation());
+    return EXIT.badInput;
+  }
+  const commands = [...program.commands.map((c) => c.name()), 'help'];
+  const [first = ''] = args;
+  if (!first.startsWith('-') && !commands.includes(first)) {
+    io.err(`gradparity: unknown command ${JSON.stringify(first)}; the commands are ${commands.join(', ')} (see gradparity --help)\n`);
+    return EXIT.badInput;
+  }
   try {
-    await buildProgram(io, (c) => (code = c)).parseAsync([...args], { from: 'user' });
+    await program.parseAsync([...args], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.

@@ -408,6 +408,8 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
 /** Checks an analytic gradient against finite differences of the objective. */
 export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOptions> = {}): FdReport {
   const opts: FdOptions = { ...DEFAULT_FD_OPTIONS, ...options };
+  // A check over no element proves nothing; it is bad input, not a pass.
+  if (Object.values(problem.point).every((t) => t.data.length === 0)) throw new RangeError('the problem has no elements to perturb: nothing to check');
   const p = new Perturber(problem);
   const base = p.base();
   let elements: FdElementCheck[] = [];

@@ -1,8 +1,24 @@
 import type { GoldenCase } from '../golden/load.ts';
 import { unitRoundoff, type DType } from '../tensor/dtype.ts';
-import { checkOneElement, estimateC2, FD_BOUND_PARTS, stepSweep, type FdElementCheck, type FdOptions, type FdReport, type SweepPoint } from './engine.ts';
+import { checkOneElement, estimateC2, FD_BOUND_PARTS, stepSweep, type FdElementCheck, type FdOptions, type FdProblem, type FdReport, type SweepPoint } from './engine.ts';
 import { ravelIndex } from '../tensor/tensor.ts';
 import { mlpProblem } from './mlpProblem.ts';
+
+/** A finite-difference problem in a given precision: the same loss and analytic gradient, evaluated in `dtype`. */
+export type ProblemFor = (dtype: DType) => FdProblem;
+
+/** The element checked again under a change that removes noise (another step, float64 evaluation). */
+export interface Remedy {
+  readonly label: string;
+  readonly check: FdElementCheck;
+}
+
+/**
+ * What the evidence says: `noise` when the drift is inside its bound and every remedy agrees;
+ * `bug` when the element fails, or when a remedy does not make the discrepancy vanish (it stays
+ * outside that run's own, tighter bound); `kink` when the step crossed a kink and nothing failed.
+ */
+export type DriftConclusion = 'noise' | 'bug' | 'kink';
 
 /** Why a finite difference drifted from the analytic value, and what removes the drift. */
 export interface DriftExplanation {
@@ -16,8 +32,9 @@ export interface DriftExplanation {
    * multiples of ulp(L)/step: its resolution.
    */
   readonly resolution: number;
-  /** The same element with the auto step, and in float64 with the same step. */
-  readonly remedies: readonly { readonly label: string; readonly absDiff: number; readonly step: number }[];
+  /** The same element with the auto step, and in float64, each with its own verdict. */
+  readonly remedies: readonly Remedy[];
+  readonly conclusion: DriftConclusion;
   readonly lossError: number;
   readonly dtype: DType;
 }
@@ -40,34 +57,50 @@ export function dominantPart(element: FdElementCheck): DriftExplanation['dominan
   return FD_BOUND_PARTS.reduce((a, b) => (element.bound[b] > element.bound[a] ? b : a));
 }
 
+/** A check passes only if every element passed and the explanation's re-checks found no bug either. */
+export function gradcheckVerdict(report: FdReport, explanation: DriftExplanation | undefined): 'pass' | 'fail' {
+  return report.verdict === 'fail' || explanation?.conclusion === 'bug' ? 'fail' : 'pass';
+}
+
+function conclude(element: FdElementCheck, remedies: readonly Remedy[]): DriftConclusion {
+  if (element.verdict === 'fail' || remedies.some((r) => r.check.verdict === 'fail')) return 'bug';
+  return element.verdict === 'kink' ? 'kink' : 'noise';
+}
+
 /**
  * Explains one element's drift in numbers (by default the passing element that drifted most,
- * relative to its analytic value); undefined when nothing drifted.
+ * relative to its analytic value); undefined when nothing drifted. The element is checked again
+ * with the auto step (when another step was used) and in float64 (when it ran in float32): the
+ * conclusion rests on those checks, so a drift that float64 does not remove is called a bug even
+ * where the float32 bound was too wide to see it.
  */
-export function explainDrift(golden: GoldenCase, report: FdReport, chosen?: { tensor: string; index: readonly number[] }): DriftExplanation | undefined {
+export function explainDrift(problemFor: ProblemFor, report: FdReport, chosen?: { tensor: string; index: readonly number[] }): DriftExplanation | undefined {
   const element = chosen
     ? report.elements.find((e) => e.tensor === chosen.tensor && e.index.join() === chosen.index.join())
     : largestDrift(report.elements);
   if (element === undefined || element.absDiff === 0) return undefined;
   const { bound } = element;
-  const dominant = dominantPart(element);
   const resolution = ulpOf(report.loss, report.dtype) / Math.abs(element.step.actual);
-  const flat = flatIndex(golden, element);
   const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson };
-  const remedies = [];
-  if (report.options.step !== 'auto') {
-    const auto = checkOneElement(mlpProblem(golden, report.dtype), element.tensor, flat, { ...options, step: 'auto' });
-    remedies.push({ label: '--step auto', absDiff: auto.absDiff, step: auto.step.nominal / 2 });
-  }
+  const recheck = (dtype: DType, step: FdOptions['step']) => {
+    const problem = problemFor(dtype);
+    return checkOneElement(problem, element.tensor, ravelIndex(element.index, problem.point[element.tensor]!.shape), { ...options, step });
+  };
+  const remedies: Remedy[] = [];
+  if (report.options.step !== 'auto') remedies.push({ label: '--step auto', check: recheck(report.dtype, 'auto') });
   if (report.dtype === 'float32') {
-    const f64 = checkOneElement(mlpProblem(golden, 'float64'), element.tensor, flat, { ...options, step: report.options.step });
-    remedies.push({ label: `--dtype float64 (${report.options.step === 'auto' ? 'auto step' : 'same step'})`, absDiff: f64.absDiff, step: f64.step.nominal / 2 });
+    remedies.push({ label: `--dtype float64 (${report.options.step === 'auto' ? 'auto step' : 'same step'})`, check: recheck('float64', report.options.step) });
   }
-  return { element, dominant, lossError: report.lossError, dtype: report.dtype, shareOfRounding: bound.rounding === 0 ? Infinity : element.absDiff / bound.rounding, resolution, remedies };
-}
-
-function flatIndex(golden: GoldenCase, e: FdElementCheck): number {
-  return ravelIndex(e.index, e.tensor === 'x' ? golden.inputs.x.shape : golden.inputs.params[e.tensor]!.shape);
+  return {
+    element,
+    dominant: dominantPart(element),
+    lossError: report.lossError,
+    dtype: report.dtype,
+    shareOfRounding: bound.rounding === 0 ? Infinity : element.absDiff / bound.rounding,
+    resolution,
+    remedies,
+    conclusion: conclude(element, remedies),
+  };
 }
 
 /**

@@ -28,27 +28,44 @@ function changedFields(now: Record<string, unknown>, then: Record<string, unknow
   return keys.filter((k) => !isDeepStrictEqual(now[k], then[k])).sort();
 }
 
+/** Why a golden lags behind its sources, and the command that brings it up to date. */
+export interface Staleness {
+  readonly reasons: readonly string[];
+  /** `npm run goldens -- --case x` when only its spec changed; the whole set otherwise. */
+  readonly command: string;
+}
+
+/** The command that regenerates the whole set; it also drops goldens that no case generates any more. */
+export const REGENERATE_ALL = 'npm run goldens';
+
 /**
  * Why a golden no longer matches what the generator would write from the current sources: its
- * case spec changed, or the generator did, since it was generated. Empty when it is fresh.
+ * case spec changed, or the generator did, or its case is gone from the specs. Null when fresh.
  */
-export function staleReasons(golden: GoldenCase, files: { cases?: string; generator?: string } = {}): string[] {
+export function staleness(golden: GoldenCase, files: { cases?: string; generator?: string } = {}): Staleness | null {
   const casesFile = files.cases ?? CASES_FILE;
   const generatorFile = files.generator ?? GENERATOR_FILE;
   const reasons: string[] = [];
+  // `--case x` needs x in the specs, and a changed generator makes every golden stale.
+  let wholeSet = false;
   const spec = readCaseSpecs(casesFile).find((c) => c.name === golden.name);
   if (spec === undefined) {
     reasons.push(`case ${golden.name} is no longer in ${casesFile}`);
+    wholeSet = true;
   } else {
     const fields = changedFields(spec, golden.provenance.spec);
     if (fields.length > 0) reasons.push(`its spec in ${casesFile} changed (${fields.join(', ')}) since it was generated`);
   }
   const generatorSha = createHash('sha256').update(readFileSync(generatorFile)).digest('hex');
-  if (generatorSha !== golden.provenance.generatorSha256) reasons.push(`${generatorFile} changed since it was generated`);
-  return reasons;
+  if (generatorSha !== golden.provenance.generatorSha256) {
+    reasons.push(`${generatorFile} changed since it was generated`);
+    wholeSet = true;
+  }
+  if (reasons.length === 0) return null;
+  return { reasons, command: wholeSet ? REGENERATE_ALL : `${REGENERATE_ALL} -- --case ${golden.name}` };
 }
 
-/** `goldens/x.json is stale: …; run npm run goldens -- --case x`. */
-export function staleMessage(golden: GoldenCase, reasons: readonly string[]): string {
-  return `${golden.file} is stale: ${reasons.join('; ')}; regenerate it with npm run goldens -- --case ${golden.name}`;
+/** `goldens/x.json is stale: …; bring it up to date with npm run goldens -- --case x`. */
+export function staleMessage(golden: GoldenCase, stale: Staleness): string {
+  return `${golden.file} is stale: ${stale.reasons.join('; ')}; bring it up to date with ${stale.command}`;
 }

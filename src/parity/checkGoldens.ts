@@ -6,8 +6,9 @@ import { DTYPES, type DType } from '../tensor/dtype.ts';
 import type { ComparisonRecord } from '../tolerance/compare.ts';
 import { fdRecords } from './fdRecords.ts';
 import { failingFdSweeps, NOTEBOOK, notebookDrift } from './notebook.ts';
-import { compareWithOnnx } from './onnxParity.ts';
-import { compareWithTorch, runTsOnGolden } from './torchParity.ts';
+import type { Pair } from './compareResults.ts';
+import { compareWithOnnx, onnxPairs } from './onnxParity.ts';
+import { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from './torchParity.ts';
 
 /** Everything the suite found for one golden. */
 export interface CaseCheck {
@@ -45,6 +46,16 @@ export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
     drifts: notebook ? [notebook.drift] : [],
     sweeps: [...(notebook?.sweeps ?? []), ...DTYPES.flatMap((d) => failingFdSweeps(golden, fd[d]))],
   };
+}
+
+/**
+ * Every pair the main job compares on a golden, as data: torch's golden against TS, itself and
+ * the other precision; onnxruntime against both in the graph's precision; finite differences
+ * against the analytic gradient in each precision.
+ */
+export function mainJobPairs(golden: GoldenCase): Pair[] {
+  const fd = DTYPES.map((dtype): Pair => ({ actual: { source: 'fd', dtype }, expected: { source: 'ts', dtype } }));
+  return [...TORCH_COMPARISONS, ...onnxPairs(golden.onnx.dtype), ...fd];
 }
 
 /** Everything the checks found, as the pieces of a parity report. */

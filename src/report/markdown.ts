@@ -1,6 +1,6 @@
 import { FD_BOUND_PARTS } from '../fd/engine.ts';
 import { sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
-import { percent, sci } from './format.ts';
+import { percent, precise, sci } from './format.ts';
 import { boundDerivation, mismatchMessage } from './message.ts';
 import type { ParityReport, SweepSection } from './parityReport.ts';
 import { driftText } from './gradcheckText.ts';
@@ -39,6 +39,7 @@ function headline(report: ParityReport): string {
   if (report.verdict === 'pass') {
     return `✅ **gradparity: all ${report.cases.length} cases within their derived bounds** (${records} comparisons, worst ${percent(Math.max(0, ...report.records.map(worstShare)))} of its bound).`;
   }
+  if (records === 0) return `❌ **gradparity: nothing was checked (0 comparisons${report.inputFailures.length > 0 ? `; ${report.inputFailures.length} input(s) could not be read` : ''}).**`;
   const inputs = report.inputFailures.length > 0 ? `, ${report.inputFailures.length} input(s) could not be checked` : '';
   return `❌ **gradparity: ${failed.length} of ${records} comparisons out of bounds in ${failedCases.length} case(s)${inputs}.**`;
 }
@@ -59,7 +60,7 @@ function worstElements(report: ParityReport, count: number): string[] {
     '| --- | --- | --- | --: | --: | --: | --- | --: |',
     ...worst.map((r) => {
       const e = r.worst!;
-      return `| ${r.case} | ${sideLabel(r.actual)} ~ ${sideLabel(r.expected)} | ${escapeCell(where(r))} | ${e.actual.toPrecision(8)} | ${e.expected.toPrecision(8)} | ${sci(e.absDiff)} | ${boundDerivation(e)} | ${r.verdict === 'fail' ? '❌' : ''} ${percent(e.share)} |`;
+      return `| ${r.case} | ${sideLabel(r.actual)} ~ ${sideLabel(r.expected)} | ${escapeCell(where(r))} | ${precise(e.actual)} | ${precise(e.expected)} | ${sci(e.absDiff)} | ${boundDerivation(e)} | ${r.verdict === 'fail' ? '❌' : ''} ${percent(e.share)} |`;
     }),
   ];
 }

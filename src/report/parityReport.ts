@@ -56,10 +56,21 @@ export function mergeInputs(inputs: readonly Partial<ReportInput>[]): ReportInpu
   };
 }
 
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const pairKey = (r: ComparisonRecord) => `${r.actual.source}:${r.actual.dtype} ${r.expected.source}:${r.expected.dtype}`;
+
+/**
+ * The report of everything collected, in a canonical order (by case, then pair; within a pair,
+ * as compared), so that the same checks give the same report whatever order tests finished in.
+ * A report with no comparison at all fails: a run that checked nothing proves nothing.
+ */
 export function buildReport(input: ReportInput): ParityReport {
-  const failed = input.records.some((r) => r.verdict === 'fail') || input.inputFailures.length > 0;
-  const cases = [...new Set(input.records.map((r) => r.case))].sort();
-  return { schemaVersion: REPORT_SCHEMA_VERSION, verdict: failed ? 'fail' : 'pass', cases, ...input };
+  const records = [...input.records].sort((a, b) => byText(a.case, b.case) || byText(pairKey(a), pairKey(b)));
+  const drifts = [...input.drifts].sort((a, b) => byText(a.case, b.case));
+  const sweeps = [...input.sweeps].sort((a, b) => byText(a.case, b.case) || byText(a.dtype, b.dtype) || byText(`${a.tensor}${a.index}`, `${b.tensor}${b.index}`));
+  const failed = records.length === 0 || records.some((r) => r.verdict === 'fail') || input.inputFailures.length > 0;
+  const cases = [...new Set(records.map((r) => r.case))].sort(byText);
+  return { schemaVersion: REPORT_SCHEMA_VERSION, verdict: failed ? 'fail' : 'pass', cases, records, drifts, sweeps, inputFailures: input.inputFailures };
 }
 
 // --- JSON: non-finite numbers (an Infinity share, a NaN difference) become strings, as JSON has

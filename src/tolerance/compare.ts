@@ -78,6 +78,8 @@ export function compareTensors(
         `${sideLabel(meta.expected)} has [${expected.shape.join(', ')}]`,
     );
   }
+  // An empty tensor compares nothing, and a comparison of nothing must not read as a pass.
+  if (actual.data.length === 0) throw new ComparisonShapeError(`${meta.case}: ${meta.tensor}: the tensors are empty (shape [${actual.shape.join(', ')}]): nothing to compare`);
   const ulpDtype = coarserDtype(meta.actual.dtype, meta.expected.dtype);
   const element = (i: number): ElementReport => {
     const a = actual.data[i]!;

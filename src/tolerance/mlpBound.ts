@@ -64,32 +64,43 @@ function productBound(
 ): ErrorBound {
   const out = zeroBound([m, p], m * p);
   const g = r.gamma(terms);
-  const prop = new Float64Array(BOUND_PARTS.length);
+  // n products and n sums at most, each possibly underflowing.
+  const underflow = r.underflow(2 * terms);
+  const arithmetic = out.parts.arithmetic;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < p; j++) {
-      let magnitude = 0;
-      prop.fill(0);
-      for (let k = 0; k < n; k++) {
-        const ia = i * a.rowStride + k * a.colStride;
-        const ib = k * b.rowStride + j * b.colStride;
-        const av = Math.abs(a.values[ia]!);
-        const bv = Math.abs(b.values[ib]!);
-        magnitude += av * bv;
-        BOUND_PARTS.forEach((part, q) => {
-          prop[q]! += a.bound.parts[part][ia]! * bv + (av + a.total[ia]!) * b.bound.parts[part][ib]!;
-        });
+      let magnitude = bias === null ? 0 : Math.abs(bias.values[j]!);
+      for (let k = 0; k < n; k++) magnitude += Math.abs(a.values[i * a.rowStride + k * a.colStride]!) * Math.abs(b.values[k * b.rowStride + j * b.colStride]!);
+      arithmetic[i * p + j] = g * magnitude + underflow;
+    }
+  }
+  // Each part propagates on its own: |ΔA|·|B| + (|A| + |ΔA|)·|ΔB| per part. Parts that are zero
+  // on both operands (most of them, most of the time) contribute nothing and are skipped.
+  for (const part of BOUND_PARTS) {
+    const [da, db] = [a.bound.parts[part], b.bound.parts[part]];
+    const dBias = bias?.bound.parts[part];
+    const [aZero, bZero] = [isZero(da), isZero(db)];
+    if (aZero && bZero && (dBias === undefined || isZero(dBias))) continue;
+    const into = out.parts[part];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < p; j++) {
+        let sum = dBias === undefined ? 0 : dBias[j]!;
+        for (let k = 0; k < n; k++) {
+          const ia = i * a.rowStride + k * a.colStride;
+          const ib = k * b.rowStride + j * b.colStride;
+          if (!aZero) sum += da[ia]! * Math.abs(b.values[ib]!);
+          if (!bZero) sum += (Math.abs(a.values[ia]!) + a.total[ia]!) * db[ib]!;
+        }
+        into[i * p + j]! += sum;
       }
-      if (bias !== null) {
-        magnitude += Math.abs(bias.values[j]!);
-        BOUND_PARTS.forEach((part, q) => (prop[q]! += bias.bound.parts[part][j]!));
-      }
-      const o = i * p + j;
-      BOUND_PARTS.forEach((part, q) => (out.parts[part][o] = prop[q]!));
-      // n products and n sums at most, each possibly underflowing.
-      out.parts.arithmetic[o]! += g * magnitude + r.underflow(2 * terms);
     }
   }
   return out;
+}
+
+function isZero(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) return false;
+  return true;
 }
 
 /** |round_A(v) − round_B(v)|: how far apart the inputs the two sides computed with are. */

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/program.ts';
 
@@ -46,13 +49,62 @@ describe('gradparity check', () => {
     expect(out).toMatch(/^seed-3-4-2 +float32 .* pass$/m);
     expect(out).toMatch(/^seed-3-4-2 +float64 .* pass$/m);
   });
+
+  it('takes a directory, and skips files that are not goldens by their content', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradparity-check-'));
+    try {
+      for (const f of ['seed-3-4-2.json', 'schema.json']) cpSync(`goldens/${f}`, join(dir, f));
+      mkdirSync(join(dir, 'onnx'));
+      cpSync('goldens/onnx/seed-3-4-2.onnx', join(dir, 'onnx', 'seed-3-4-2.onnx'));
+      writeFileSync(join(dir, 'notes.json'), '{"description": "a JSON file that is not a golden"}');
+      for (const args of [[dir], [join(dir, 'schema.json'), join(dir, 'seed-3-4-2.json'), join(dir, 'notes.json')]]) {
+        const { code, out, err } = await cli('check', ...args, '--no-reports');
+        expect(code, err).toBe(EXIT.ok);
+        expect(out).toMatch(/^all 1 cases within their derived bounds$/m);
+        expect(err).toContain(`skipping ${join(dir, 'schema.json')}: not a golden`);
+        expect(err).toContain(`skipping ${join(dir, 'notes.json')}: not a golden`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to pass when there is nothing to check', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'gradparity-empty-'));
+    try {
+      const none = await cli('check', empty, '--no-reports');
+      expect([none.code, none.err]).toEqual([EXIT.badInput, `gradparity: ${empty}: holds no golden files: nothing to check\n`]);
+      expect(none.out).toBe('');
+      const onlySchema = await cli('check', 'goldens/schema.json', '--no-reports');
+      expect(onlySchema.code).toBe(EXIT.badInput);
+      // In a folder without goldens/, the bare command says so instead of checking nothing.
+      const run = spawnSync(process.execPath, [resolve('bin/gradparity.js'), 'check'], { cwd: empty, encoding: 'utf8' });
+      expect(run.status).toBe(EXIT.badInput);
+      expect(run.stderr).toBe('gradparity: goldens: no such directory here: nothing to check; name golden files or a directory, e.g. gradparity check path/to/goldens\n');
+      expect(readdirSync(empty)).toEqual([]); // no reports/ written
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });
 
-describe('the installed bin', () => {
-  it('runs through node without a build step', () => {
-    const run = spawnSync(process.execPath, ['bin/gradparity.js', 'eval', SEED], { encoding: 'utf8' });
-    expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout).case).toBe('seed-3-4-2');
+describe('the command line itself', () => {
+  it('refuses an unknown command, listing the commands, instead of taking it for a file', async () => {
+    const { code, out, err } = await cli('frobnicate', SEED);
+    expect([code, out]).toEqual([EXIT.badInput, '']);
+    expect(err).toBe('gradparity: unknown command "frobnicate"; the commands are eval, check, gradcheck, help (see gradparity --help)\n');
+  });
+
+  it('prints help and exits 2 when given nothing to do', async () => {
+    const { code, out } = await cli();
+    expect(code).toBe(EXIT.badInput);
+    expect(out).toMatch(/^Usage: gradparity \[options\] \[command\]/);
+    for (const command of ['eval', 'check', 'gradcheck']) expect(out).toContain(`  ${command} `);
+  });
+
+  it('prints its version', async () => {
+    const { code, out } = await cli('--version');
+    expect([code, out]).toEqual([EXIT.ok, `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`]);
   });
 });
 
@@ -68,10 +120,11 @@ describe('gradparity gradcheck', () => {
     expect(out).toMatch(/verdict: pass \(29 elements/);
   });
 
-  it('in float64 puts every numeric value within 1e-8 × the largest gradient of the analytic one', async () => {
-    const { code, out } = await cli('gradcheck', SEED, '--dtype', 'float64', '--json');
+  it('runs in float64 unless told otherwise, and there puts every numeric value within 1e-8 × the largest gradient of the analytic one', async () => {
+    const { code, out } = await cli('gradcheck', SEED, '--json');
     expect(code).toBe(EXIT.ok);
     const report = JSON.parse(out);
+    expect([report.dtype, report.verdict]).toEqual(['float64', 'pass']);
     const largest = Math.max(...report.elements.map((e: { analytic: number }) => Math.abs(e.analytic)));
     for (const e of report.elements) expect(Math.abs(e.numeric - e.analytic)).toBeLessThan(1e-8 * largest);
     expect(report.elements[0].bound).toHaveProperty('rounding');

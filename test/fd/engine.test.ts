@@ -80,3 +80,10 @@ describe('the finite-difference engine on a non-MLP function', () => {
     expect(Array.from(p.point.a!.data)).toEqual(before);
   });
 });
+
+describe('a problem with nothing to perturb', () => {
+  it('is refused rather than passed', () => {
+    const empty: FdProblem = { ...problem(exact), point: { a: tensor('float64', [0]) }, analytic: { a: tensor('float64', [0]) }, analyticError: { a: new Float64Array(0) } };
+    expect(() => finiteDifferenceCheck(empty)).toThrow('nothing to check');
+  });
+});

@@ -46,6 +46,12 @@ describe('the JSON report', () => {
 });
 
 describe('the Markdown report', () => {
+  it('fails a report of nothing: zero comparisons prove nothing', () => {
+    const report = buildReport({ records: [], drifts: [], sweeps: [], inputFailures: [] });
+    expect(report.verdict).toBe('fail');
+    expect(markdownReport(report)).toMatch(/^❌ \*\*gradparity: nothing was checked \(0 comparisons\)\.\*\*$/m);
+  });
+
   it('says pass in one line and shows a matrix row per case', () => {
     const md = markdownReport(buildReport({ records: passing, drifts: [], sweeps: [], inputFailures: [] }));
     expect(md).toMatch(/^✅ \*\*gradparity: all 1 cases within their derived bounds\*\*/m);
@@ -58,6 +64,7 @@ describe('the Markdown report', () => {
     expect(md).toMatch(/^\| seed-3-4-2 \| ✅ [^|]+ \| ❌ [^|]+ \| ✅ [^|]+ \| ✅ [^|]+ \|/m);
     expect(md).toContain('seed-3-4-2: grad[2.weight]: ts:float64 is not within its derived bound of torch:float64!');
     expect(md).toContain('Mismatched elements: 1 / 8 (12.5%)');
+    expect(md).toMatch(/Closest to failing: index \(0, 1\), .*, (\d+(\.\d+)?|\d\.\d+e\+\d+)% of its bound/);
     expect(md).toMatch(/Greatest absolute difference: 1\.00e-06 at index \(0, 1\) \(up to \S+ allowed\)/);
   });
 });

@@ -1,0 +1,49 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT, runCli } from '../../src/cli/program.ts';
+
+// Every gradparity command the documentation shows must work as printed. The commands are taken
+// from the Markdown itself (code spans and code blocks), so a renamed option or a moved file
+// fails here before a reader trips over it. Synopses (with <placeholders>, [optional parts] or
+// alternatives a|b) describe commands rather than show one, and are left out.
+
+const DOCS = ['README.md', 'CONTRIBUTING.md', 'docs/tolerance-policy.md'];
+
+/** `gradparity …` commands in code spans and code-block lines, whitespace normalised. */
+function documentedCommands(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const spans = [...text.matchAll(/```[a-z]*\n([\s\S]*?)```|`([^`]+)`/g)].flatMap((m) => (m[1] !== undefined ? m[1].split('\n') : [m[2]!]));
+  return spans
+    .map((s) => s.replace(/\s+/g, ' ').replace(/#.*$/, '').trim())
+    .filter((s) => /^(npx )?gradparity \S/.test(s))
+    .filter((s) => !/[<>|]|\s\[|\.\.\./.test(s));
+}
+
+/** Shell words: single quotes protect brackets, and a `*` in the last path segment is a glob. */
+function shellWords(command: string): string[] {
+  const words = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => ({ word: m[1] ?? m[2]!, quoted: m[1] !== undefined }));
+  return words.flatMap(({ word, quoted }) => {
+    if (quoted || !word.includes('*')) return [word];
+    const pattern = new RegExp(`^${word.split('/').at(-1)!.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    return readdirSync(dirname(word)).filter((f) => pattern.test(f)).sort().map((f) => join(dirname(word), f));
+  });
+}
+
+const commands = [...new Set(DOCS.flatMap(documentedCommands))];
+
+describe('the commands the documentation shows', () => {
+  it('are found', () => {
+    expect(commands).toContain('npx gradparity check goldens/*.json');
+    expect(commands.length).toBeGreaterThan(3);
+  });
+
+  it.each(commands)('%s', async (command) => {
+    const [, ...args] = shellWords(command.replace(/^npx /, ''));
+    let err = '';
+    const code = await runCli(args, { out: () => undefined, err: (t) => (err += t) });
+    // A bare `gradparity gradcheck` in prose names the command; it needs a golden to run.
+    if (args.length === 1 && args[0] === 'gradcheck') return void expect(code).toBe(EXIT.badInput);
+    expect(code, err).toBe(EXIT.ok);
+  });
+});
