@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx's loader, so installing gradparity needs no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The CLI, compiled to JavaScript by `npm run build` (which `npm pack` and `npm install` in this
+// repository run first). Nothing is transpiled at start-up.
+import '../dist/cli/main.js';

@@ -40,6 +40,7 @@ export interface FdProblem {
   readonly analyticError: Readonly<Record<string, Float64Array>>;
 }
 
+/** How finiteDifferenceCheck differentiates; every field has a default (DEFAULT_FD_OPTIONS). */
 export interface FdOptions {
   /** A fixed step, or `auto`: ∛u · max(1, |θ|) per element, ∛u along a direction (the balance of rounding and truncation). */
   readonly step: 'auto' | number;
@@ -74,6 +75,7 @@ export type FdBound = Record<FdBoundPart, number> & { readonly total: number };
  */
 export type FdVerdict = 'pass' | 'fail' | 'kink';
 
+/** One element's check: analytic against numeric, its bound in parts, and the verdict. */
 export interface FdElementCheck {
   readonly tensor: string;
   readonly index: readonly number[];
@@ -89,6 +91,7 @@ export interface FdElementCheck {
   readonly oneSided?: { readonly left: number; readonly right: number };
 }
 
+/** Directional mode: one random unit direction v, ⟨g, v⟩ against the central difference along v. */
 export interface FdDirectionCheck {
   readonly direction: number;
   readonly numeric: number;
@@ -100,6 +103,7 @@ export interface FdDirectionCheck {
   readonly oneSided?: { readonly left: number; readonly right: number };
 }
 
+/** Everything a finite-difference check found: every element (or direction) with its bound. */
 export interface FdReport {
   readonly dtype: DType;
   readonly options: FdOptions;

@@ -39,6 +39,11 @@ export interface GoldenCase {
   readonly provenance: GoldenJson['provenance'];
 }
 
+/**
+ * Reads and validates a golden file: the zod schema, every tensor against its shape and SHA-256,
+ * names against the model, and the recorded spec against the golden. Throws an InputError that
+ * names the file and the JSON path of the first problem.
+ */
 export function loadGolden(file: string): GoldenCase {
   let text: string;
   try {

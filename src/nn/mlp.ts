@@ -6,6 +6,12 @@ import { layerNames, parameterShapes } from './names.ts';
 import { numClasses, type ModelSpec } from './spec.ts';
 import { reluBackward, reluForward } from './relu.ts';
 
+/**
+ * What a golden's `inputs` hold, and what an implementation needs to run a case: the batch `x`
+ * [B, inputSize], the target (class indices or probability rows, see Target) and every parameter
+ * by its torch.nn.Sequential state_dict name, in PyTorch's [out, in] layout. Tensors are in the
+ * golden's precision (`golden.dtype`).
+ */
 export interface MlpInputs {
   /** A batch of inputs [B, inputSize]. */
   readonly x: Tensor;

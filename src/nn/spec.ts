@@ -22,6 +22,11 @@ export const LossSpec = z.strictObject({
 });
 export type LossSpec = z.infer<typeof LossSpec>;
 
+/**
+ * A model as a golden describes it: `inputSize`, then Linear layers (`out`, `bias`, and the
+ * activation after them), then the loss. The equivalent torch.nn.Sequential names its
+ * parameters `0.weight`, `0.bias`, `2.weight`, … (see describeModel).
+ */
 export const ModelSpec = z.strictObject({
   inputSize: z.number().int().positive(),
   layers: z.array(LayerSpec).min(1),

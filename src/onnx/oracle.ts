@@ -1,12 +1,37 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
 import type { GoldenCase } from '../golden/load.ts';
 import { layerNames } from '../nn/names.ts';
 import type { Results } from '../parity/results.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { sameShape, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
+
+/** The command that installs the optional peer dependency, without the CUDA download its install script would try. */
+export const ONNXRUNTIME_INSTALL = 'npm install --save-dev onnxruntime-node --onnxruntime-node-install=skip';
+
+/** The ONNX oracle was asked for, but onnxruntime-node (an optional peer dependency) is not installed. */
+export class OnnxRuntimeMissing extends Error {
+  override name = 'OnnxRuntimeMissing';
+  constructor() {
+    super(`the ONNX oracle needs onnxruntime-node, which is not installed; install it with: ${ONNXRUNTIME_INSTALL}`);
+  }
+}
+
+let runtime: Promise<typeof Ort> | undefined;
+
+/**
+ * onnxruntime-node, loaded on first use. It is an optional peer dependency: installing gradparity
+ * does not pull in its hundreds of megabytes, and only the ONNX oracle needs it.
+ */
+export function loadOnnxRuntime(): Promise<typeof Ort> {
+  runtime ??= import('onnxruntime-node').catch((err: NodeJS.ErrnoException) => {
+    runtime = undefined;
+    throw err.code === 'ERR_MODULE_NOT_FOUND' && /onnxruntime-node/.test(err.message) ? new OnnxRuntimeMissing() : err;
+  });
+  return runtime;
+}
 
 /**
  * Session options, pinned so that a graph computes the same bits on every run:
@@ -16,7 +41,7 @@ import { sameShape, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
  * - optimisations disabled: the oracle is the graph autograd produced, not a fused rewrite of it
  *   (Gemm+Relu fusion and friends change where results are rounded).
  */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+export const SESSION_OPTIONS: Ort.InferenceSession.SessionOptions = {
   executionProviders: ['cpu'],
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
@@ -26,7 +51,8 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
 };
 
 /** Reads a golden's graph, checks its SHA-256 against the golden, and creates a pinned session. */
-async function loadSession(golden: GoldenCase): Promise<ort.InferenceSession> {
+async function loadSession(golden: GoldenCase): Promise<Ort.InferenceSession> {
+  const ort = await loadOnnxRuntime();
   const { path, sha256 } = golden.onnx;
   let bytes: Buffer;
   try {
@@ -50,23 +76,25 @@ export class OnnxOracle {
   readonly golden: GoldenCase;
   readonly dtype: DType;
   /** Shared by every oracle of the same graph file and hash (see onnxOracleFor). */
-  readonly session: ort.InferenceSession;
+  readonly session: Ort.InferenceSession;
+  private readonly ort: typeof Ort;
 
-  private constructor(golden: GoldenCase, session: ort.InferenceSession) {
+  private constructor(golden: GoldenCase, session: Ort.InferenceSession, ort: typeof Ort) {
     this.golden = golden;
     this.dtype = golden.onnx.dtype;
     this.session = session;
+    this.ort = ort;
     this.checkSignature();
   }
 
   /** Loads a golden's graph in a session of its own: hash, session, inputs and outputs checked. */
   static async open(golden: GoldenCase): Promise<OnnxOracle> {
-    return new OnnxOracle(golden, await loadSession(golden));
+    return new OnnxOracle(golden, await loadSession(golden), await loadOnnxRuntime());
   }
 
   /** An oracle for `golden` on a session that is already loaded. */
-  static onSession(golden: GoldenCase, session: ort.InferenceSession): OnnxOracle {
-    return new OnnxOracle(golden, session);
+  static async onSession(golden: GoldenCase, session: Ort.InferenceSession): Promise<OnnxOracle> {
+    return new OnnxOracle(golden, session, await loadOnnxRuntime());
   }
 
   /** The graph's inputs and outputs must be the golden's tensors, with the golden's shapes and dtypes. */
@@ -88,8 +116,9 @@ export class OnnxOracle {
     }
   }
 
-  private feeds(): Record<string, ort.Tensor> {
+  private feeds(): Record<string, Ort.Tensor> {
     const { inputs } = this.golden;
+    const { ort } = this;
     const float = (t: Tensor) => new ort.Tensor(this.dtype, t.data, [...t.shape]);
     const target =
       inputs.target.kind === 'probabilities'
@@ -134,7 +163,7 @@ export class OnnxOracle {
   }
 }
 
-const sessions = new Map<string, Promise<ort.InferenceSession>>();
+const sessions = new Map<string, Promise<Ort.InferenceSession>>();
 
 /**
  * The oracle of a golden's graph. Sessions are created once per graph file and hash for the whole

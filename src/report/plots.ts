@@ -1,5 +1,4 @@
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type * as VegaLite from 'vega-lite';
 import type { SweepSection } from './parityReport.ts';
 
 const SERIES = ['observed |D(h) − g|', 'predicted: rounding + truncation', 'rounding 2ε_f/step', 'truncation |c₂|·h²'];
@@ -38,7 +37,7 @@ export async function sweepSvg(sweep: SweepSection): Promise<string> {
     ...(sweep.points.some((p) => p.crossedKink) ? ['crosses: steps that reached across a ReLU kink'] : []),
     ...flatSteps(sweep),
   ];
-  const spec: vegaLite.TopLevelSpec = {
+  const spec: VegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `${sweep.case}: error of ∂L/∂${where} against the step`, subtitle },
     width: 620,
@@ -81,6 +80,8 @@ export async function sweepSvg(sweep: SweepSection): Promise<string> {
     ],
     config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, labelLimit: 320 } },
   };
+  // Loaded here, not at the top: vega takes longer to load than most runs need it for.
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -1,5 +1,6 @@
 /** The two precisions gradparity evaluates in, named as PyTorch names them. */
 export const DTYPES = ['float32', 'float64'] as const;
+/** `float32` or `float64`. */
 export type DType = (typeof DTYPES)[number];
 
 export type FloatArray = Float32Array | Float64Array;

@@ -13,6 +13,7 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
+/** A tensor of `shape` in `dtype`, filled with `values` (rounded to the precision) or zeros. */
 export function tensor(dtype: DType, shape: readonly number[], values?: ArrayLike<number>): Tensor {
   const data = allocate(dtype, numel(shape));
   if (values !== undefined) {

@@ -11,6 +11,7 @@
  *   branches; the allowance is the whole gradient that one side let through.
  */
 export const BOUND_PARTS = ['arithmetic', 'elementary', 'inputRounding', 'branch'] as const;
+/** One of BOUND_PARTS: where part of a bound comes from. */
 export type BoundPart = (typeof BOUND_PARTS)[number];
 
 /** An elementwise absolute error bound, split by where it comes from. */

@@ -1,13 +1,22 @@
-import { expect } from 'vitest';
+import { expect, type TaskMeta } from 'vitest';
+import { attachReport } from './meta.ts';
 import type { GoldenCase } from '../golden/load.ts';
-import { namedBounds } from '../parity/compareResults.ts';
-import { namedResultTensors, runTs, type TsRun } from '../parity/results.ts';
+import { compareWithGolden, type YourTensor } from '../parity/yours.ts';
 import { mismatchMessage } from '../report/message.ts';
 import { dtypeOf, type DType } from '../tensor/dtype.ts';
 import { scalar, tensor, type Tensor } from '../tensor/tensor.ts';
 import { compareTensors } from '../tolerance/compare.ts';
 import { boundFrom, type ErrorBound } from '../tolerance/errorBound.ts';
-import { mlpBounds } from '../tolerance/mlpBound.ts';
+
+export interface MatchGoldenOptions {
+  /** The precision of a plain-number `received` (a typed array says its own). */
+  readonly dtype?: DType;
+  /**
+   * Whether the comparison goes to the parity report (default true). Negated assertions never
+   * do; pass false for an assertion that is meant to fail, e.g. inside `toThrow`.
+   */
+  readonly report?: boolean;
+}
 
 interface GradparityMatchers<R = unknown> {
   /**
@@ -16,7 +25,7 @@ interface GradparityMatchers<R = unknown> {
    * `x` or a parameter's state_dict name (`0.weight`); the precision is the typed array's, or
    * `options.dtype` for a plain number.
    */
-  toMatchGolden: (golden: GoldenCase, name: string, options?: { dtype?: DType }) => R;
+  toMatchGolden: (golden: GoldenCase, name: string, options?: MatchGoldenOptions) => R;
   /** Holds a tensor to `expected` elementwise within `bound` (an ErrorBound, one number per element, or one for all). */
   toBeWithinBound: (expected: Tensor | ArrayLike<number>, bound: ErrorBound | ArrayLike<number> | number) => R;
 }
@@ -25,50 +34,32 @@ declare module 'vitest' {
   interface Matchers<T = any> extends GradparityMatchers<T> {}
 }
 
-type Received = Tensor | Float32Array | Float64Array | number;
+type Received = YourTensor;
 
-function asTensor(value: Received | ArrayLike<number>, shape?: readonly number[], dtype: DType = 'float64'): Tensor {
-  if (typeof value === 'number') return scalar(dtype, value);
+function asTensor(value: Received | ArrayLike<number>, shape?: readonly number[]): Tensor {
+  if (typeof value === 'number') return scalar('float64', value);
   if ('data' in value && 'shape' in value) return value as Tensor;
   const data = value instanceof Float32Array || value instanceof Float64Array ? value : Float64Array.from(value as ArrayLike<number>);
   return tensor(dtypeOf(data), shape ?? [data.length], data);
 }
 
-const magnitudeRuns = new WeakMap<GoldenCase, Partial<Record<DType, TsRun>>>();
-
-function tsRun(golden: GoldenCase, dtype: DType): TsRun {
-  const runs = magnitudeRuns.get(golden) ?? {};
-  runs[dtype] ??= runTs(golden.spec, golden.inputs, dtype);
-  magnitudeRuns.set(golden, runs);
-  return runs[dtype];
-}
-
-function goldenTensorName(name: string): string {
-  return name === 'loss' || name === 'logits' || name.startsWith('output[') ? name : `grad[${name}]`;
-}
+/** The running test, which vitest hands to matchers (not in its types): where the record goes for the parity reporter. */
+type WithTask = { readonly task?: { readonly meta: TaskMeta }; readonly isNot: boolean };
 
 expect.extend({
-  toMatchGolden(received: Received, golden: GoldenCase, name: string, options: { dtype?: DType } = {}) {
-    const dtype: DType = options.dtype ?? (typeof received === 'number' ? golden.dtype : dtypeOf(asTensor(received).data));
-    const run = tsRun(golden, dtype);
-    const tensorName = goldenTensorName(name);
-    const expected = new Map(namedResultTensors(golden.spec, golden.expected[dtype], dtype)).get(tensorName);
-    if (expected === undefined) {
-      return { pass: false, message: () => `${golden.name} has no tensor ${name}; use loss, logits, x or one of ${Object.keys(golden.inputs.params).join(', ')}` };
+  toMatchGolden(this: WithTask, received: Received, golden: GoldenCase, name: string, options: MatchGoldenOptions = {}) {
+    let record;
+    try {
+      record = compareWithGolden(golden, name, received, options.dtype === undefined ? {} : { dtype: options.dtype });
+    } catch (err) {
+      if (err instanceof RangeError) return { pass: false, message: () => err.message };
+      throw err;
     }
-    // Your implementation's pre-activations are unknown, so ReLU branch allowances are granted
-    // wherever a pre-activation is within its bound of 0.
-    const bounds = mlpBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [dtype, dtype], preActivations: [null, golden.expected[dtype].preActivations] });
-    const actual = asTensor(received, expected.shape, dtype);
-    const record = compareTensors(
-      { case: golden.name, tensor: tensorName, actual: { source: 'yours', dtype }, expected: { source: 'torch', dtype } },
-      actual,
-      expected,
-      namedBounds(golden.spec, bounds, dtype, run.results).get(tensorName)!,
-    );
+    // Every comparison a matcher makes reaches the parity report, passing or not.
+    if (this.task !== undefined && !this.isNot && options.report !== false) attachReport(this.task, { records: [record] });
     return {
       pass: record.verdict === 'pass',
-      message: () => (record.verdict === 'pass' ? `${golden.name}: ${tensorName} is within its derived bound of torch's, expected it not to be` : mismatchMessage(record)),
+      message: () => (record.verdict === 'pass' ? `${golden.name}: ${record.tensor} is within its derived bound of torch's, expected it not to be` : mismatchMessage(record)),
     };
   },
 
