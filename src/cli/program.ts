@@ -77,16 +77,22 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
       io.err(`gradparity: ${err.message}\n`);
     }
   }
+  for (const note of new Set(checks.flatMap((c) => c.notes))) io.err(`gradparity: note: ${note}\n`);
   if (checks.length > 0) io.out(`${summaryTable(summaryRows(checks))}\n`);
   const failed = checks.filter((c) => !passed(c));
   const verdict = failed.length === 0 && inputFailures.length === 0
     ? `all ${checks.length} cases within their derived bounds`
     : [failed.length > 0 ? `${failed.length} of ${checks.length} cases failed` : '', inputFailures.length > 0 ? `${inputFailures.length} input(s) could not be checked` : ''].filter(Boolean).join('; ');
   io.out(`\n${verdict}\n`);
+  const { buildReport } = await import('../report/parityReport.ts');
+  const report = buildReport(reportInputOf(checks, inputFailures));
+  if (process.env.GITHUB_ACTIONS === 'true') {
+    const { failureAnnotations } = await import('../report/annotations.ts');
+    for (const line of failureAnnotations(report.records)) io.out(`${line}\n`);
+  }
   if (opts.reports !== false) {
-    const { buildReport } = await import('../report/parityReport.ts');
     const { writeReports } = await import('../report/writeReports.ts');
-    const written = await writeReports(buildReport(reportInputOf(checks, inputFailures)), opts.reports);
+    const written = await writeReports(report, opts.reports);
     io.out(`reports: ${written.filter((f) => !f.endsWith('.svg')).join(', ')} and ${written.filter((f) => f.endsWith('.svg')).length} plot(s)\n`);
   }
   if (inputFailures.length > 0) return EXIT.badInput;
@@ -246,7 +252,8 @@ export async function runCli(args: readonly string[], io: Io = processIo): Promi
       // --help and --version end here too, with exit code 0.
       return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
-    if (err instanceof InputError) {
+    // Bad input, or an optional dependency the command needs and cannot find: one line, exit 2.
+    if (err instanceof InputError || (err instanceof Error && err.name === 'OnnxRuntimeMissing')) {
       io.err(`gradparity: ${err.message}\n`);
       return EXIT.badInput;
     }

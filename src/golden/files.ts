@@ -46,16 +46,17 @@ export function goldenFileNames(dir: string = GOLDENS_DIR): string[] {
 
 /**
  * The goldens that command-line arguments name: each directory stands for the goldens in it,
- * each file for itself. Files that are not goldens by content are set aside, so that
- * `check goldens/*.json` skips schema.json. A path that does not exist is bad input.
+ * each file for itself. Files that are not goldens by content are passed over, so that
+ * `check goldens/*.json` skips schema.json; `skipped` lists those that were named explicitly (a
+ * directory's other JSON files are not news). A path that does not exist is bad input.
  */
 export function expandGoldenArgs(args: readonly string[]): { goldens: string[]; skipped: string[] } {
   const goldens: string[] = [];
   const skipped: string[] = [];
   for (const arg of args) {
     if (!existsSync(arg)) throw new InputError(arg, null, 'no such file or directory');
-    const files = statSync(arg).isDirectory() ? jsonFiles(arg) : [arg];
-    for (const file of files) (isGoldenFile(file) ? goldens : skipped).push(file);
+    if (statSync(arg).isDirectory()) goldens.push(...listGoldenFiles(arg));
+    else (isGoldenFile(arg) ? goldens : skipped).push(arg);
   }
   return { goldens, skipped };
 }

@@ -7,6 +7,7 @@ import type { ComparisonRecord } from '../tolerance/compare.ts';
 import { fdRecords } from './fdRecords.ts';
 import { failingFdSweeps, NOTEBOOK, notebookDrift } from './notebook.ts';
 import type { Pair } from './compareResults.ts';
+import { OnnxRuntimeMissing } from '../onnx/oracle.ts';
 import { compareWithOnnx, onnxPairs } from './onnxParity.ts';
 import { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from './torchParity.ts';
 
@@ -22,6 +23,10 @@ export interface CaseCheck {
   /** The notebook's drift explained (seed case only), and error-versus-step curves worth plotting. */
   readonly drifts: readonly DriftSection[];
   readonly sweeps: readonly SweepSection[];
+  /** Oracles that could not run, and why (onnxruntime-node not installed): said, never hidden. */
+  readonly notes: readonly string[];
+  /** Whether onnxruntime ran the golden's graph. */
+  readonly onnxRan: boolean;
 }
 
 /**
@@ -31,10 +36,21 @@ export interface CaseCheck {
  */
 export const MAIN_JOB_FD = { mode: 'directional', directions: 8, step: 'auto', seed: 0 } as const;
 
+/**
+ * The main job on one golden (what `gradparity check` runs): the TS reference against torch in
+ * both precisions and against onnxruntime, torch float32 against float64, and directional finite
+ * differences in both precisions, every tensor held to its derived bound.
+ */
 export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
   const file = golden.file;
   const ts = runTsOnGolden(golden);
-  const records = [...compareWithTorch(golden, ts), ...(await compareWithOnnx(golden, ts))];
+  const notes: string[] = [];
+  const onnx = await compareWithOnnx(golden, ts).catch((err: unknown) => {
+    if (!(err instanceof OnnxRuntimeMissing)) throw err;
+    notes.push(`onnxruntime: not run: ${err.message}`);
+    return null;
+  });
+  const records = [...compareWithTorch(golden, ts), ...(onnx ?? [])];
   const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(mlpProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;
   const notebook = golden.name === NOTEBOOK.case ? notebookDrift(golden) : undefined;
   return {
@@ -45,6 +61,8 @@ export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
     fd,
     drifts: notebook ? [notebook.drift] : [],
     sweeps: [...(notebook?.sweeps ?? []), ...DTYPES.flatMap((d) => failingFdSweeps(golden, fd[d]))],
+    notes,
+    onnxRan: onnx !== null,
   };
 }
 
@@ -61,10 +79,11 @@ export function mainJobPairs(golden: GoldenCase): Pair[] {
 /** Everything the checks found, as the pieces of a parity report. */
 export function reportInputOf(checks: readonly CaseCheck[], inputFailures: readonly InputFailure[]): ReportInput {
   return {
-    records: checks.flatMap((c) => [...c.records, ...DTYPES.flatMap((d) => fdRecords(c.case, c.fd[d]))]),
+    records: checks.flatMap((c) => [...c.records, ...DTYPES.flatMap((d) => fdRecords(c.case, c.fd[d], c.file))]),
     drifts: checks.flatMap((c) => c.drifts),
     sweeps: checks.flatMap((c) => c.sweeps),
     inputFailures,
+    notes: [...new Set(checks.flatMap((c) => c.notes))],
   };
 }
 

@@ -51,7 +51,7 @@ export function comparePair(
   const boundByName = namedBounds(spec, bounds, evalDtype(pair.actual), actual);
   return namedResultTensors(spec, actual, evalDtype(pair.actual)).map(([tensor, value]) =>
     compareTensors(
-      { case: golden.name, tensor, actual: pair.actual, expected: pair.expected },
+      { case: golden.name, file: golden.file, tensor, actual: pair.actual, expected: pair.expected },
       value,
       expectedTensors.get(tensor)!,
       boundByName.get(tensor)!,

@@ -24,7 +24,7 @@ const largestBy = <T>(items: readonly T[], key: (t: T) => number): T | undefined
  * `fd:<dtype>` is the numeric derivative,
  * `ts:<dtype>` the analytic gradient it is held against.
  */
-export function fdRecords(caseName: string, report: FdReport): ComparisonRecord[] {
+export function fdRecords(caseName: string, report: FdReport, file?: string): ComparisonRecord[] {
   const actual = { source: 'fd', dtype: report.dtype };
   const expected = { source: 'ts', dtype: report.dtype };
   const groups = new Map<string, { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number; verdict: string }[]>();
@@ -40,6 +40,7 @@ export function fdRecords(caseName: string, report: FdReport): ComparisonRecord[
     const pick = (c: (typeof checks)[number] | undefined) => (c === undefined ? null : elementReport(c));
     return {
       case: caseName,
+      ...(file === undefined ? {} : { file }),
       tensor,
       actual,
       expected,

@@ -5,20 +5,50 @@ import { boundDerivation, mismatchMessage } from './message.ts';
 import type { ParityReport, SweepSection } from './parityReport.ts';
 import { driftText } from './gradcheckText.ts';
 
-/** The matrix's columns: which oracle pairs a record belongs to. */
-export const MATRIX_COLUMNS: readonly { readonly title: string; readonly matches: (r: ComparisonRecord) => boolean }[] = [
-  { title: 'TS↔torch f32', matches: (r) => pair(r, 'ts:float32', 'torch:float32') },
-  { title: 'TS↔torch f64', matches: (r) => pair(r, 'ts:float64', 'torch:float64') },
-  { title: 'TS f32↔torch f64', matches: (r) => pair(r, 'ts:float32', 'torch:float64') },
-  { title: 'golden f32↔f64', matches: (r) => pair(r, 'torch:float32', 'torch:float64') },
-  { title: 'TS↔onnxruntime', matches: (r) => r.actual.source === 'ts' && r.expected.source === 'onnx' },
-  { title: 'onnxruntime↔torch', matches: (r) => r.actual.source === 'onnx' && r.expected.source === 'torch' },
-  { title: 'FD↔analytic f32', matches: (r) => pair(r, 'fd:float32', 'ts:float32') },
-  { title: 'FD↔analytic f64', matches: (r) => pair(r, 'fd:float64', 'ts:float64') },
+/** One column of the case × oracle matrix: the comparisons of one pair of sides. */
+export interface MatrixColumn {
+  readonly title: string;
+  readonly matches: (r: ComparisonRecord) => boolean;
+}
+
+const short = (dtype: string) => (dtype === 'float32' ? 'f32' : dtype === 'float64' ? 'f64' : dtype);
+const NAMES: Readonly<Record<string, string>> = { ts: 'TS', torch: 'torch', onnx: 'onnxruntime', fd: 'FD' };
+const pairKey = (r: Pick<ComparisonRecord, 'actual' | 'expected'>) => `${sideLabel(r.actual)} ${sideLabel(r.expected)}`;
+
+/** A column title: `TS↔torch f32`, `TS f32↔torch f64`, `FD↔analytic f64`, `yours↔torch f32`. */
+function columnTitle(r: Pick<ComparisonRecord, 'actual' | 'expected'>): string {
+  const [a, e] = [r.actual, r.expected];
+  if (a.source === 'torch' && e.source === 'torch') return `golden ${short(a.dtype)}↔${short(e.dtype)}`;
+  if (a.source === 'fd') return `FD↔analytic ${short(a.dtype)}`;
+  const [an, en] = [NAMES[a.source] ?? a.source, NAMES[e.source] ?? e.source];
+  return a.dtype === e.dtype ? `${an}↔${en} ${short(a.dtype)}` : `${an} ${short(a.dtype)}↔${en} ${short(e.dtype)}`;
+}
+
+/** The main job's pairs, in the order its matrix has always shown them. */
+const MAIN_JOB_ORDER = [
+  'ts:float32 torch:float32', 'ts:float64 torch:float64', 'ts:float32 torch:float64', 'torch:float32 torch:float64',
+  'ts:float32 onnx:float32', 'ts:float64 onnx:float64', 'onnx:float32 torch:float32', 'onnx:float64 torch:float64',
+  'fd:float32 ts:float32', 'fd:float64 ts:float64',
 ];
 
-function pair(r: ComparisonRecord, actual: string, expected: string): boolean {
-  return sideLabel(r.actual) === actual && sideLabel(r.expected) === expected;
+/**
+ * The matrix's columns, derived from the pairs the records hold: the main job's pairs in their
+ * usual order (ts↔onnxruntime and onnxruntime↔torch each merge both precisions, since a case has
+ * one graph), then any other pair (your implementation against torch, …) in order of appearance.
+ */
+export function matrixColumns(records: readonly ComparisonRecord[]): MatrixColumn[] {
+  const present = [...new Set(records.map(pairKey))];
+  const rank = (key: string) => (MAIN_JOB_ORDER.includes(key) ? MAIN_JOB_ORDER.indexOf(key) : MAIN_JOB_ORDER.length + present.indexOf(key));
+  const columns = new Map<string, MatrixColumn>();
+  for (const key of present.sort((a, b) => rank(a) - rank(b))) {
+    const example = records.find((r) => pairKey(r) === key)!;
+    const onnx = example.actual.source === 'onnx' || example.expected.source === 'onnx';
+    // onnxruntime runs each case's graph in that case's precision: one column per direction.
+    const title = onnx ? (example.actual.source === 'onnx' ? 'onnxruntime↔torch' : `${NAMES[example.actual.source] ?? example.actual.source}↔onnxruntime`) : columnTitle(example);
+    const matches = onnx ? (r: ComparisonRecord) => r.actual.source === example.actual.source && r.expected.source === example.expected.source : (r: ComparisonRecord) => pairKey(r) === key;
+    if (!columns.has(title)) columns.set(title, { title, matches });
+  }
+  return [...columns.values()];
 }
 
 /** `✅ 3.1%`, `❌ 150%` or `–` when the pair was not run: the worst share of the bound in a cell. */
@@ -29,31 +59,46 @@ function cell(records: readonly ComparisonRecord[]): string {
   return `${failed ? '❌' : '✅'} ${percent(worst)}`;
 }
 
-const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
+export const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
 const where = (r: ComparisonRecord) => `${r.tensor}${r.worst ? `(${r.worst.index.join(', ')})` : ''}`;
 
-function headline(report: ParityReport): string {
+/** The largest share any record used (0 for none); a loop, since spreading a long list into Math.max overflows the stack. */
+function largestShare(records: readonly ComparisonRecord[]): number {
+  return records.reduce((w, r) => Math.max(w, worstShare(r)), 0);
+}
+
+/** The one-line verdict both reports open with. */
+export function headline(report: ParityReport): string {
   const records = report.records.length;
   const failed = report.records.filter((r) => r.verdict === 'fail');
-  const failedCases = [...new Set(failed.map((r) => r.case))];
+  const failedCases = new Set(failed.map((r) => r.case));
   if (report.verdict === 'pass') {
-    return `✅ **gradparity: all ${report.cases.length} cases within their derived bounds** (${records} comparisons, worst ${percent(Math.max(0, ...report.records.map(worstShare)))} of its bound).`;
+    return `✅ **gradparity: all ${report.cases.length} cases within their derived bounds** (${records} comparisons, worst ${percent(largestShare(report.records))} of its bound).`;
   }
   if (records === 0) return `❌ **gradparity: nothing was checked (0 comparisons${report.inputFailures.length > 0 ? `; ${report.inputFailures.length} input(s) could not be read` : ''}).**`;
   const inputs = report.inputFailures.length > 0 ? `, ${report.inputFailures.length} input(s) could not be checked` : '';
-  return `❌ **gradparity: ${failed.length} of ${records} comparisons out of bounds in ${failedCases.length} case(s)${inputs}.**`;
+  return `❌ **gradparity: ${failed.length} of ${records} comparisons out of bounds in ${failedCases.size} case(s)${inputs}.**`;
 }
 
-function matrix(report: ParityReport): string[] {
-  const lines = [`| case | ${MATRIX_COLUMNS.map((c) => c.title).join(' | ')} |`, `| --- |${MATRIX_COLUMNS.map(() => ' :-: |').join('')}`];
-  for (const name of report.cases) {
-    const mine = report.records.filter((r) => r.case === name);
-    lines.push(`| ${name} | ${MATRIX_COLUMNS.map((c) => cell(mine.filter(c.matches))).join(' | ')} |`);
+/** Each case's records, in the report's order. */
+export function recordsByCase(report: ParityReport): Map<string, ComparisonRecord[]> {
+  const byCase = new Map<string, ComparisonRecord[]>(report.cases.map((c) => [c, []]));
+  for (const r of report.records) byCase.get(r.case)?.push(r);
+  return byCase;
+}
+
+/** The case × oracle matrix for the given cases (`label` shortens a name for the compact report). */
+export function matrix(columns: readonly MatrixColumn[], byCase: ReadonlyMap<string, readonly ComparisonRecord[]>, cases: readonly string[], label = (name: string) => name): string[] {
+  const lines = [`| case | ${columns.map((c) => c.title).join(' | ')} |`, `| --- |${columns.map(() => ' :-: |').join('')}`];
+  for (const name of cases) {
+    const mine = byCase.get(name) ?? [];
+    lines.push(`| ${escapeCell(label(name))} | ${columns.map((c) => cell(mine.filter(c.matches))).join(' | ')} |`);
   }
   return lines;
 }
 
-function worstElements(report: ParityReport, count: number): string[] {
+/** The `count` records whose worst element came closest to its bound, with the bound's parts. */
+export function worstElements(report: ParityReport, count: number): string[] {
   const worst = [...report.records].filter((r) => r.worst !== null).sort((a, b) => worstShare(b) - worstShare(a)).slice(0, count);
   return [
     '| case | pair | element | actual | expected | \\|diff\\| | bound = parts | share |',
@@ -95,10 +140,9 @@ function driftSection(report: ParityReport, plots: ReadonlyMap<SweepSection, str
   return lines;
 }
 
-function caseDetails(report: ParityReport, name: string): string[] {
-  const mine = report.records.filter((r) => r.case === name);
+function caseDetails(name: string, mine: readonly ComparisonRecord[]): string[] {
   const failed = mine.filter((r) => r.verdict === 'fail').length;
-  const worst = Math.max(0, ...mine.map(worstShare));
+  const worst = largestShare(mine);
   const rows = mine.map((r) => {
     const abs = r.greatestAbs ? `${sci(r.greatestAbs.absDiff)} at (${r.greatestAbs.index.join(', ')}) (up to ${sci(r.greatestAbs.bound)})` : '–';
     const rel = r.greatestRel ? `${sci(r.greatestRel.relDiff)} at (${r.greatestRel.index.join(', ')})` : '–';
@@ -131,9 +175,10 @@ export function markdownReport(report: ParityReport, plots: ReadonlyMap<SweepSec
     '',
     'Each cell is the largest share of its derived bound any element used (100% is the edge); ❌ marks a pair with an element outside its bound.',
     '',
-    ...matrix(report),
+    ...matrix(matrixColumns(report.records), recordsByCase(report), report.cases),
     '',
   ];
+  if (report.notes.length > 0) lines.push(...report.notes.map((n) => `> **Note:** ${n}`), '');
   if (report.inputFailures.length > 0) {
     lines.push('## Inputs that could not be checked', '', ...report.inputFailures.map((f) => `- \`${f.file}\`: ${f.message}`), '');
   }
@@ -144,7 +189,8 @@ export function markdownReport(report: ParityReport, plots: ReadonlyMap<SweepSec
   }
   lines.push('## Closest to their bounds', '', ...worstElements(report, 10), '');
   if (report.drifts.length > 0 || report.sweeps.length > 0) lines.push('## Finite differences: noise or bug?', '', ...driftSection(report, plots));
-  lines.push('## Every comparison, by case', '', ...report.cases.flatMap((name) => caseDetails(report, name)));
+  const byCase = recordsByCase(report);
+  lines.push('## Every comparison, by case', '', ...report.cases.flatMap((name) => caseDetails(name, byCase.get(name) ?? [])));
   lines.push('Bounds are derived, not tuned: see docs/tolerance-policy.md in the gradparity repository.', '');
   return lines.join('\n');
 }

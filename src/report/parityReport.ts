@@ -37,10 +37,13 @@ export interface ReportInput {
   readonly drifts: readonly DriftSection[];
   readonly sweeps: readonly SweepSection[];
   readonly inputFailures: readonly InputFailure[];
+  /** What did not run and why, e.g. an oracle whose optional dependency is missing. */
+  readonly notes: readonly string[];
 }
 
 export const REPORT_SCHEMA_VERSION = 1;
 
+/** A whole run's report: the collected pieces in canonical order, with the cases and a verdict. */
 export interface ParityReport extends ReportInput {
   readonly schemaVersion: number;
   readonly verdict: 'pass' | 'fail';
@@ -53,6 +56,7 @@ export function mergeInputs(inputs: readonly Partial<ReportInput>[]): ReportInpu
     drifts: inputs.flatMap((i) => i.drifts ?? []),
     sweeps: inputs.flatMap((i) => i.sweeps ?? []),
     inputFailures: inputs.flatMap((i) => i.inputFailures ?? []),
+    notes: [...new Set(inputs.flatMap((i) => i.notes ?? []))],
   };
 }
 
@@ -64,13 +68,14 @@ const pairKey = (r: ComparisonRecord) => `${r.actual.source}:${r.actual.dtype} $
  * as compared), so that the same checks give the same report whatever order tests finished in.
  * A report with no comparison at all fails: a run that checked nothing proves nothing.
  */
-export function buildReport(input: ReportInput): ParityReport {
+export function buildReport(pieces: Partial<ReportInput>): ParityReport {
+  const input = mergeInputs([pieces]);
   const records = [...input.records].sort((a, b) => byText(a.case, b.case) || byText(pairKey(a), pairKey(b)));
   const drifts = [...input.drifts].sort((a, b) => byText(a.case, b.case));
   const sweeps = [...input.sweeps].sort((a, b) => byText(a.case, b.case) || byText(a.dtype, b.dtype) || byText(`${a.tensor}${a.index}`, `${b.tensor}${b.index}`));
   const failed = records.length === 0 || records.some((r) => r.verdict === 'fail') || input.inputFailures.length > 0;
   const cases = [...new Set(records.map((r) => r.case))].sort(byText);
-  return { schemaVersion: REPORT_SCHEMA_VERSION, verdict: failed ? 'fail' : 'pass', cases, records, drifts, sweeps, inputFailures: input.inputFailures };
+  return { schemaVersion: REPORT_SCHEMA_VERSION, verdict: failed ? 'fail' : 'pass', cases, records, drifts, sweeps, inputFailures: input.inputFailures, notes: input.notes };
 }
 
 // --- JSON: non-finite numbers (an Infinity share, a NaN difference) become strings, as JSON has
@@ -88,7 +93,9 @@ export function fromJson<T>(text: string): T {
 
 // --- the JSON Schema of reports/parity-report.json ---
 
-const JsonNumber = z.union([z.number(), z.enum(['Infinity', '-Infinity', 'NaN'])]);
+// Literals rather than z.enum: TypeScript 7 writes an enum keyed "-Infinity" into the declaration
+// files as a computed property that consumers' compilers reject.
+const JsonNumber = z.union([z.number(), z.literal('Infinity'), z.literal('-Infinity'), z.literal('NaN')]);
 const SideJson = z.strictObject({ source: z.string(), dtype: z.enum(['float32', 'float64', 'exact']) });
 const ElementJson = z.strictObject({
   index: z.array(z.number().int()),
@@ -102,6 +109,7 @@ const ElementJson = z.strictObject({
 });
 const RecordJson = z.strictObject({
   case: z.string(),
+  file: z.string().optional(),
   tensor: z.string(),
   actual: SideJson,
   expected: SideJson,
@@ -145,6 +153,7 @@ export const ParityReportJson = z.strictObject({
     }),
   ),
   inputFailures: z.array(z.strictObject({ file: z.string(), message: z.string() })),
+  notes: z.array(z.string()),
 });
 
 export function reportJsonSchema(): Record<string, unknown> {

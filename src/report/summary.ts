@@ -12,6 +12,7 @@ export interface SummaryRow {
   readonly worstGrad: ComparisonRecord | undefined;
   /** The onnxruntime comparisons (ts~onnx, onnx~torch) in this precision; none when the graph is in the other one. */
   readonly onnx: readonly ComparisonRecord[];
+  readonly onnxRan: boolean;
   readonly fd: FdReport;
   readonly failures: readonly ComparisonRecord[];
 }
@@ -36,6 +37,7 @@ export function summaryRows(checks: readonly CaseCheck[]): SummaryRow[] {
         loss: check.records.find((r) => isTsVsTorch(r, dtype) && r.tensor === 'loss'),
         worstGrad: worstOf(grads),
         onnx: own.filter(involvesOnnx),
+        onnxRan: check.onnxRan,
         fd: check.fd[dtype],
         failures: own.filter((r) => r.verdict === 'fail'),
       };
@@ -49,7 +51,8 @@ function describeWorst(r: ComparisonRecord | undefined): string {
 }
 
 /** The onnxruntime column: the worst share over ts~onnx and onnx~torch, and which pair it was. */
-function describeOnnx(records: readonly ComparisonRecord[]): string {
+function describeOnnx(records: readonly ComparisonRecord[], ran: boolean): string {
+  if (!ran) return '- (onnxruntime-node not installed)';
   const worst = worstOf(records);
   // Each case has one graph, exported in the case's precision.
   if (worst === undefined) return '- (other-precision graph)';
@@ -72,7 +75,7 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
     row.dtype,
     row.loss?.worst ? `${sci(row.loss.worst.absDiff)} (${percent(row.loss.worst.share)})` : '-',
     describeWorst(row.worstGrad),
-    describeOnnx(row.onnx),
+    describeOnnx(row.onnx, row.onnxRan),
     describeFd(row.fd),
     row.failures.length === 0 && row.fd.verdict === 'pass' ? 'pass' : row.failures.length === 0 ? 'FAIL: finite differences' : `FAIL: ${row.failures.map((f) => `${f.tensor} ${sideLabel(f.actual)}~${sideLabel(f.expected)}`).join('; ')}`,
   ]);

@@ -32,6 +32,8 @@ export interface ElementReport {
  */
 export interface ComparisonRecord {
   readonly case: string;
+  /** The golden the comparison is about, when there is one: where an annotation points. */
+  readonly file?: string;
   readonly tensor: string;
   readonly actual: Side;
   readonly expected: Side;
@@ -67,7 +69,7 @@ function shareOf(absDiff: number, bound: number): number {
  * and the cases gradparity checks expect finite results.
  */
 export function compareTensors(
-  meta: { case: string; tensor: string; actual: Side; expected: Side },
+  meta: { case: string; file?: string; tensor: string; actual: Side; expected: Side },
   actual: Tensor,
   expected: Tensor,
   bound: ErrorBound,

@@ -2,6 +2,8 @@ import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { buildReport, mergeInputs, type ReportInput } from '../report/parityReport.ts';
 import { REPORTS_DIR, writeReports } from '../report/writeReports.ts';
 import { readReport } from './meta.ts';
+import { failureAnnotations } from '../report/annotations.ts';
+import { relative } from 'node:path';
 
 /**
  * Collects the comparison records tests attach to `task.meta` and, when the run ends, writes the
@@ -12,11 +14,17 @@ export default class ParityReporter implements Reporter {
   private inputs: ReportInput[] = [];
   private readonly dir: string;
   private readonly stepSummary: string | undefined;
+  private readonly annotate: boolean;
 
-  /** `dir`: where reports go; `stepSummary`: a file to append the Markdown to (default $GITHUB_STEP_SUMMARY; null for none). */
-  constructor(options: { dir?: string; stepSummary?: string | null } = {}) {
+  /**
+   * `dir`: where reports go; `stepSummary`: a file to append the compact Markdown to (default
+   * $GITHUB_STEP_SUMMARY; null for none); `annotations`: print GitHub annotations for failures
+   * (default: when running in GitHub Actions).
+   */
+  constructor(options: { dir?: string; stepSummary?: string | null; annotations?: boolean } = {}) {
     this.dir = options.dir ?? REPORTS_DIR;
     this.stepSummary = options.stepSummary === null ? undefined : (options.stepSummary ?? process.env.GITHUB_STEP_SUMMARY);
+    this.annotate = options.annotations ?? process.env.GITHUB_ACTIONS === 'true';
   }
 
   onTestRunStart(): void {
@@ -25,7 +33,13 @@ export default class ParityReporter implements Reporter {
 
   onTestCaseResult(testCase: TestCase): void {
     const input = readReport(testCase.meta());
-    if (input !== undefined) this.inputs.push(input);
+    if (input === undefined) return;
+    this.inputs.push(input);
+    // In GitHub Actions, each failing comparison becomes an annotation on its golden and its test.
+    if (this.annotate) {
+      const test = { file: relative(process.cwd(), testCase.module.moduleId), ...(testCase.location ? { line: testCase.location.line } : {}) };
+      for (const line of failureAnnotations(input.records, test)) process.stdout.write(`${line}\n`);
+    }
   }
 
   async onTestRunEnd(_modules: ReadonlyArray<TestModule>): Promise<void> {

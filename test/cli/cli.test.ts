@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/program.ts';
+import { ONNXRUNTIME_INSTALL } from '../../src/onnx/oracle.ts';
 
 const SEED = 'goldens/seed-3-4-2.json';
 
@@ -57,13 +59,14 @@ describe('gradparity check', () => {
       mkdirSync(join(dir, 'onnx'));
       cpSync('goldens/onnx/seed-3-4-2.onnx', join(dir, 'onnx', 'seed-3-4-2.onnx'));
       writeFileSync(join(dir, 'notes.json'), '{"description": "a JSON file that is not a golden"}');
-      for (const args of [[dir], [join(dir, 'schema.json'), join(dir, 'seed-3-4-2.json'), join(dir, 'notes.json')]]) {
-        const { code, out, err } = await cli('check', ...args, '--no-reports');
-        expect(code, err).toBe(EXIT.ok);
-        expect(out).toMatch(/^all 1 cases within their derived bounds$/m);
-        expect(err).toContain(`skipping ${join(dir, 'schema.json')}: not a golden`);
-        expect(err).toContain(`skipping ${join(dir, 'notes.json')}: not a golden`);
-      }
+      const directory = await cli('check', dir, '--no-reports');
+      expect([directory.code, directory.err]).toEqual([EXIT.ok, '']);
+      expect(directory.out).toMatch(/^all 1 cases within their derived bounds$/m);
+      // Files named one by one (as a shell expands *.json) are skipped with a word each.
+      const files = await cli('check', join(dir, 'schema.json'), join(dir, 'seed-3-4-2.json'), join(dir, 'notes.json'), '--no-reports');
+      expect(files.code, files.err).toBe(EXIT.ok);
+      expect(files.out).toMatch(/^all 1 cases within their derived bounds$/m);
+      expect(files.err).toBe(`gradparity: skipping ${join(dir, 'schema.json')}: not a golden (it has none of a golden's fields)\ngradparity: skipping ${join(dir, 'notes.json')}: not a golden (it has none of a golden's fields)\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -88,6 +91,31 @@ describe('gradparity check', () => {
   });
 });
 
+describe('gradparity check in GitHub Actions', () => {
+  it('prints an annotation on the golden for each failing comparison', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradparity-annotate-'));
+    try {
+      // A golden whose float64 gradient was edited and its digest forged: torch's side is wrong.
+      const golden = JSON.parse(readFileSync(SEED, 'utf8'));
+      const grad = golden.expected.float64.grads['0.bias'];
+      grad.data[1] = grad.data[1] * (1 + 1e-6);
+      grad.sha256 = createHash('sha256').update(new Uint8Array(new Float64Array(grad.data).buffer)).digest('hex');
+      mkdirSync(join(dir, 'onnx'));
+      writeFileSync(join(dir, 'seed-3-4-2.json'), JSON.stringify(golden));
+      cpSync('goldens/onnx/seed-3-4-2.onnx', join(dir, 'onnx', 'seed-3-4-2.onnx'));
+      vi.stubEnv('GITHUB_ACTIONS', 'true');
+      const { code, out } = await cli('check', dir, '--no-reports');
+      expect(code).toBe(EXIT.parityFailure);
+      const annotations = out.split('\n').filter((l) => l.startsWith('::error '));
+      expect(annotations.length).toBeGreaterThan(0);
+      expect(annotations[0]).toMatch(new RegExp(`^::error file=${join(dir, 'seed-3-4-2.json').replace(/[.]/g, '\\.')},line=1,title=gradparity%3A seed-3-4-2 grad\\[0\\.bias\\]%3A .* out of bounds::seed-3-4-2: grad\\[0\\.bias\\]: `));
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the command line itself', () => {
   it('refuses an unknown command, listing the commands, instead of taking it for a file', async () => {
     const { code, out, err } = await cli('frobnicate', SEED);
@@ -105,6 +133,31 @@ describe('the command line itself', () => {
   it('prints its version', async () => {
     const { code, out } = await cli('--version');
     expect([code, out]).toEqual([EXIT.ok, `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`]);
+  });
+});
+
+describe('without onnxruntime-node (an optional peer dependency)', () => {
+  const withoutOrt = (...args: string[]) => spawnSync(process.execPath, ['--import', './test/fixtures/without-onnxruntime.mjs', 'bin/gradparity.js', ...args], { encoding: 'utf8' });
+
+  it('check runs every other oracle and says, with the install command, that onnxruntime did not run', () => {
+    const run = withoutOrt('check', SEED, '--no-reports');
+    expect(run.status, run.stderr).toBe(EXIT.ok);
+    expect(run.stderr).toBe(`gradparity: note: onnxruntime: not run: the ONNX oracle needs onnxruntime-node, which is not installed; install it with: ${ONNXRUNTIME_INSTALL}\n`);
+    expect(run.stdout).toMatch(/^seed-3-4-2 +float32 .* - \(onnxruntime-node not installed\) .* pass$/m);
+  });
+
+  it('eval --oracle onnx is refused in one line naming the install command', () => {
+    const run = withoutOrt('eval', SEED, '--oracle', 'onnx');
+    expect([run.status, run.stdout]).toEqual([EXIT.badInput, '']);
+    expect(run.stderr).toBe(`gradparity: the ONNX oracle needs onnxruntime-node, which is not installed; install it with: ${ONNXRUNTIME_INSTALL}\n`);
+  });
+});
+
+describe('the installed bin', () => {
+  it('runs the compiled JavaScript', () => {
+    const run = spawnSync(process.execPath, ['bin/gradparity.js', 'eval', SEED], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).case).toBe('seed-3-4-2');
   });
 });
 

@@ -55,7 +55,15 @@ describe('the Markdown report', () => {
   it('says pass in one line and shows a matrix row per case', () => {
     const md = markdownReport(buildReport({ records: passing, drifts: [], sweeps: [], inputFailures: [] }));
     expect(md).toMatch(/^✅ \*\*gradparity: all 1 cases within their derived bounds\*\*/m);
-    expect(md).toMatch(/^\| seed-3-4-2 \| ✅ 0% \| ✅ 3\.8% \| ✅ 12% \| ✅ 12% \| – \| – \| – \| – \|$/m);
+    expect(md).toMatch(/^\| case \| TS↔torch f32 \| TS↔torch f64 \| TS f32↔torch f64 \| golden f32↔f64 \|$/m);
+    expect(md).toMatch(/^\| seed-3-4-2 \| ✅ 0% \| ✅ 3\.8% \| ✅ 12% \| ✅ 12% \|$/m);
+  });
+
+  it('gives every pair the records hold a column of its own, your implementation\'s too', () => {
+    const yours = passing.filter((r) => r.actual.source === 'ts' && r.expected.dtype === 'float32').map((r) => ({ ...r, actual: { source: 'yours', dtype: 'float32' as const } }));
+    const md = markdownReport(buildReport({ records: yours }));
+    expect(md).toMatch(/^\| case \| yours↔torch f32 \|$/m);
+    expect(md).toMatch(/^\| seed-3-4-2 \| ✅ 0% \|$/m);
   });
 
   it('marks exactly the pairs a broken float64 gradient turns red, with assert_close\'s message', () => {
@@ -92,7 +100,7 @@ describe('the vitest reporter', () => {
     reporter.onTestCaseResult({ meta: () => ({}) } as never);
     await reporter.onTestRunEnd([]);
     expect(readdirSync(dir).sort()).toEqual([
-      'parity-report.json', 'parity-report.md', 'parity-report.schema.json',
+      'parity-report.compact.md', 'parity-report.json', 'parity-report.md', 'parity-report.schema.json',
       'sweep-seed-3-4-2-x-0-0-float32.svg', 'sweep-seed-3-4-2-x-0-0-float64.svg',
     ]);
     const md = readFileSync(join(dir, 'parity-report.md'), 'utf8');
