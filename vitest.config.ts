@@ -15,6 +15,8 @@ export default defineConfig({
     // vitest leaves a core free by default, which on two cores means one worker; the suite's
     // process-spawning tests spend much of their time waiting, so two workers keep both busy.
     maxWorkers: Math.max(2, availableParallelism()),
+    // Test locations, so that a GitHub annotation can point at the line of the failing test.
+    includeTaskLocation: true,
     reporters,
     outputFile: { junit: 'reports/junit.xml' },
   },

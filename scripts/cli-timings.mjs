@@ -20,7 +20,7 @@ for (const bin of bins) {
       const started = process.hrtime.bigint();
       const run = spawnSync(process.execPath, [bin, ...args], { stdio: 'ignore' });
       times.push(Number(process.hrtime.bigint() - started) / 1e9);
-      if (run.status !== 0 && !(args[0] === '--help' && run.status === 0)) throw new Error(`${bin} ${args.join(' ')} exited ${run.status}`);
+      if (run.status !== 0) throw new Error(`${bin} ${args.join(' ')} exited ${run.status}`);
     }
     console.log(`${bin} ${args.join(' ')}: median ${median(times).toFixed(3)} s, best ${Math.min(...times).toFixed(3)} s over ${runs} runs`);
   }

@@ -5,7 +5,7 @@
 
 // Goldens: what PyTorch computed, validated on load.
 export { loadGolden, parseGolden, type GoldenCase, type ExpectedResults } from './golden/load.ts';
-export { listGoldenFiles } from './golden/files.ts';
+export { listGoldenFiles, referenceGoldensDir } from './golden/files.ts';
 export type { MlpInputs } from './nn/mlp.ts';
 export type { Target } from './nn/crossEntropy.ts';
 export type { ModelSpec } from './nn/spec.ts';

@@ -88,7 +88,7 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
   const report = buildReport(reportInputOf(checks, inputFailures));
   if (process.env.GITHUB_ACTIONS === 'true') {
     const { failureAnnotations } = await import('../report/annotations.ts');
-    for (const line of failureAnnotations(report.records)) io.out(`${line}\n`);
+    for (const line of failureAnnotations(report.records.map((record) => ({ record })))) io.out(`${line}\n`);
   }
   if (opts.reports !== false) {
     const { writeReports } = await import('../report/writeReports.ts');
@@ -115,7 +115,7 @@ interface GradcheckOptions {
 async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): Promise<number> {
   const { loadGolden } = await import('../golden/load.ts');
   const { finiteDifferenceCheck, StepTooSmall } = await import('../fd/engine.ts');
-  const { explainDrift, gradcheckVerdict, sweepElement } = await import('../fd/explain.ts');
+  const { concludeGradcheck, sweepElement } = await import('../fd/explain.ts');
   const { mlpProblem } = await import('../fd/mlpProblem.ts');
   const { gradcheckText, sweepText } = await import('../report/gradcheckText.ts');
   const golden = loadGolden(file);
@@ -150,9 +150,9 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
       throw new InputError(file, null, `--explain: ${tensor}[${index.join(',')}] is not an element of this case (it has ${Object.keys(golden.inputs.params).join(', ')} and x)`);
     }
   }
-  const explanation = explainDrift((d) => mlpProblem(golden, d), report, opts.explain);
-  const verdict = gradcheckVerdict(report, explanation);
-  io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, explanation, verdict }, null, 2)}\n` : gradcheckText(golden.name, report, explanation));
+  const outcome = concludeGradcheck((d) => mlpProblem(golden, d), report, opts.explain);
+  const { recheck, explanation, verdict } = outcome;
+  io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, float64Recheck: recheck, explanation, verdict }, null, 2)}\n` : gradcheckText(golden.name, outcome));
   return verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;
 }
 

@@ -1,6 +1,6 @@
 import type { GoldenCase } from '../golden/load.ts';
 import { unitRoundoff, type DType } from '../tensor/dtype.ts';
-import { checkOneElement, estimateC2, FD_BOUND_PARTS, stepSweep, type FdElementCheck, type FdOptions, type FdProblem, type FdReport, type SweepPoint } from './engine.ts';
+import { checkOneElement, estimateC2, FD_BOUND_PARTS, finiteDifferenceCheck, stepSweep, type FdElementCheck, type FdOptions, type FdProblem, type FdReport, type SweepPoint } from './engine.ts';
 import { ravelIndex } from '../tensor/tensor.ts';
 import { mlpProblem } from './mlpProblem.ts';
 
@@ -57,9 +57,37 @@ export function dominantPart(element: FdElementCheck): DriftExplanation['dominan
   return FD_BOUND_PARTS.reduce((a, b) => (element.bound[b] > element.bound[a] ? b : a));
 }
 
-/** A check passes only if every element passed and the explanation's re-checks found no bug either. */
-export function gradcheckVerdict(report: FdReport, explanation: DriftExplanation | undefined): 'pass' | 'fail' {
-  return report.verdict === 'fail' || explanation?.conclusion === 'bug' ? 'fail' : 'pass';
+/**
+ * Everything `gradparity gradcheck` concludes from a check: the check itself, for a float32 check
+ * the same check redone in float64, the explanation of one element, and the verdict they support.
+ */
+export interface GradcheckOutcome {
+  readonly report: FdReport;
+  /**
+   * A float32 check redone in float64 with the same options. Float32 bounds are wide enough to let
+   * most bugs through (docs/tolerance-policy.md §6), so a float32 pass means nothing until float64,
+   * whose bounds are not, agrees.
+   */
+  readonly recheck: FdReport | undefined;
+  readonly explanation: DriftExplanation | undefined;
+  readonly verdict: 'pass' | 'fail';
+}
+
+const worstFailing = (r: FdReport | undefined) =>
+  r?.elements.filter((e) => e.verdict === 'fail').reduce<FdElementCheck | undefined>((w, e) => (w === undefined || e.share > w.share ? e : w), undefined);
+
+/**
+ * Concludes a check: re-checks a float32 run in float64, and explains `chosen` or, by default,
+ * the element the float64 re-check found worst, or else the largest relative drift. It passes
+ * only if the check, the re-check and the explanation's own re-checks all pass.
+ */
+export function concludeGradcheck(problemFor: ProblemFor, report: FdReport, chosen?: { tensor: string; index: readonly number[] }): GradcheckOutcome {
+  const recheck = report.dtype === 'float32' ? finiteDifferenceCheck(problemFor('float64'), report.options) : undefined;
+  const suspect = worstFailing(recheck);
+  const target = chosen ?? (suspect && report.elements.some((e) => e.tensor === suspect.tensor && e.index.join() === suspect.index.join()) ? suspect : undefined);
+  const explanation = explainDrift(problemFor, report, target);
+  const failed = report.verdict === 'fail' || recheck?.verdict === 'fail' || explanation?.conclusion === 'bug';
+  return { report, recheck, explanation, verdict: failed ? 'fail' : 'pass' };
 }
 
 function conclude(element: FdElementCheck, remedies: readonly Remedy[]): DriftConclusion {

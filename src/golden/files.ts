@@ -1,9 +1,20 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import { InputError } from '../errors.ts';
 import { GoldenJson } from './schema.ts';
 
 export const GOLDENS_DIR = 'goldens';
+
+/**
+ * The folder of goldens gradparity ships: the reference MLP's cases, as torch computed them. Use
+ * it rather than a path through node_modules, which a workspace may hoist elsewhere.
+ */
+export function referenceGoldensDir(): string {
+  // Two folders up from this file, in src/ and in the compiled dist/ alike.
+  return fileURLToPath(new URL('../../goldens', import.meta.url));
+}
 
 // A golden's own top-level fields; `description` and `dtype` are left out, since a JSON Schema
 // (and many other documents) has a `description` too.
@@ -11,18 +22,18 @@ const GOLDEN_FIELDS = new Set(Object.keys(GoldenJson.shape).filter((k) => k !== 
 
 /**
  * Whether a JSON file is meant as a golden, judged by its content rather than its name: an object
- * with at least one field only goldens have (`schemaVersion`, `case`, `expected`, …). goldens/schema.json (a JSON Schema) and other
- * JSON documents are not; text that is not JSON at all may be a damaged golden, so it counts as
- * one and the loader says what is wrong with it.
+ * with at least two fields only goldens have (`schemaVersion`, `case`, `expected`, …), so that a
+ * damaged golden still counts while goldens/schema.json, a parity report (which has a
+ * `schemaVersion` of its own) or a tsconfig.json do not. Comments and trailing commas are
+ * tolerated for this judgement; text that is not even that may be a damaged golden, so it counts
+ * as one and the loader says what is wrong with it.
  */
 export function isGoldenFile(file: string): boolean {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return true;
-  }
-  return typeof json === 'object' && json !== null && !Array.isArray(json) && Object.keys(json).some((k) => GOLDEN_FIELDS.has(k));
+  const errors: ParseError[] = [];
+  const json: unknown = parseJsonc(readFileSync(file, 'utf8'), errors, { allowTrailingComma: true });
+  if (errors.length > 0) return true;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false;
+  return Object.keys(json).filter((k) => GOLDEN_FIELDS.has(k)).length >= 2;
 }
 
 /** The .json files of a directory, sorted; [] if there is no directory. */
@@ -41,7 +52,7 @@ export function listGoldenFiles(dir: string = GOLDENS_DIR): string[] {
 
 /** File names (not paths) of the goldens in a directory. */
 export function goldenFileNames(dir: string = GOLDENS_DIR): string[] {
-  return listGoldenFiles(dir).map((f) => f.slice(dir.length + 1));
+  return listGoldenFiles(dir).map((f) => basename(f));
 }
 
 /**

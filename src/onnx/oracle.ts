@@ -28,7 +28,8 @@ let runtime: Promise<typeof Ort> | undefined;
 export function loadOnnxRuntime(): Promise<typeof Ort> {
   runtime ??= import('onnxruntime-node').catch((err: NodeJS.ErrnoException) => {
     runtime = undefined;
-    throw err.code === 'ERR_MODULE_NOT_FOUND' && /onnxruntime-node/.test(err.message) ? new OnnxRuntimeMissing() : err;
+    // Only the package itself missing; a broken install of it is reported as what it is.
+    throw err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes("Cannot find package 'onnxruntime-node'") ? new OnnxRuntimeMissing() : err;
   });
   return runtime;
 }

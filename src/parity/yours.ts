@@ -15,10 +15,15 @@ export function precisionOf(value: YourTensor, fallback: DType): DType {
   return dtypeOf('data' in value ? value.data : value);
 }
 
-function asTensor(value: YourTensor, shape: readonly number[], dtype: DType): Tensor {
+/**
+ * A value as a Tensor: a number is a scalar in `dtype`, a typed array keeps its precision, other
+ * arrays become float64; bare arrays take `shape` (by default one axis).
+ */
+export function asTensor(value: YourTensor | ArrayLike<number>, shape?: readonly number[], dtype: DType = 'float64'): Tensor {
   if (typeof value === 'number') return scalar(dtype, value);
-  if ('data' in value) return value;
-  return tensor(dtypeOf(value), shape, value);
+  if ('data' in value && 'shape' in value) return value as Tensor;
+  const data = value instanceof Float32Array || value instanceof Float64Array ? value : Float64Array.from(value as ArrayLike<number>);
+  return tensor(dtypeOf(data), shape ?? [data.length], data);
 }
 
 // The TS reference run of a golden gives the magnitudes every bound is built from; it is the

@@ -18,13 +18,20 @@ export function errorCommand(properties: { file: string; line?: number; title: s
   return `::error ${props.join(',')}::${escapeData(message)}`;
 }
 
+/** A comparison, and the test that made it when there is one. */
+export interface Made {
+  readonly record: ComparisonRecord;
+  readonly test?: { readonly file: string; readonly line?: number };
+}
+
 /**
- * Annotations for the failing comparisons, worst first: one on the golden each failure is about
- * (when the record knows its file) and, when given, one on the test that made the comparison.
+ * Annotations for the failing comparisons of a whole run, worst first: one on the golden each
+ * failure is about (when the record knows its file) and one on the test that made it (when
+ * known). At most MAX_ANNOTATIONS lines, so the worst five failures show with both.
  */
-export function failureAnnotations(records: readonly ComparisonRecord[], test?: { file: string; line?: number }): string[] {
-  const failing = records.filter((r) => r.verdict === 'fail').sort((a, b) => worstShare(b) - worstShare(a));
-  return failing.flatMap((r) => {
+export function failureAnnotations(made: readonly Made[]): string[] {
+  const failing = made.filter((m) => m.record.verdict === 'fail').sort((a, b) => worstShare(b.record) - worstShare(a.record));
+  return failing.flatMap(({ record: r, test }) => {
     const title = `gradparity: ${r.case} ${r.tensor}: ${sideLabel(r.actual)} vs ${sideLabel(r.expected)} out of bounds`;
     const message = mismatchMessage(r);
     return [

@@ -42,13 +42,12 @@ function render(report: ParityReport, caps: Caps, fullReport: string): string {
   const more = (n: number, what: string) => (n > 0 ? [`…and ${n} more ${what}; see the full report.`, ''] : []);
   const lines = ['## gradparity', '', headline(report), ''];
   for (const note of report.notes.slice(0, caps.lines)) lines.push(`> **Note:** ${clip(note, caps.text)}`, '');
+  lines.push(...more(report.notes.length - caps.lines, 'note(s)'));
   if (report.inputFailures.length > 0) {
     lines.push('**Inputs that could not be checked**', '', ...report.inputFailures.slice(0, caps.lines).map((f) => `- ${clip(f.message, caps.text)}`), '', ...more(report.inputFailures.length - caps.lines, 'input failure(s)'));
   }
-  if (shown.length > 0) {
-    lines.push(...matrix(matrixColumns(report.records), byCase, shown, (name) => clip(name, 80)), '');
-    if (hidden.length > 0) lines.push(`…and ${hidden.length} more case(s)${hiddenFailing > 0 ? `, ${hiddenFailing} of them failing` : ', all within their bounds'}; see the full report.`, '');
-  }
+  if (shown.length > 0) lines.push(...matrix(matrixColumns(report.records), byCase, shown, (name) => clip(name, 80)), '');
+  if (hidden.length > 0) lines.push(`…and ${hidden.length} ${shown.length > 0 ? 'more ' : ''}case(s)${hiddenFailing > 0 ? `, ${hiddenFailing} of them failing` : ', all within their bounds'}; see the full report.`, '');
   if (failures.length > 0) {
     lines.push('### Failures, worst first', '');
     for (const r of failures.slice(0, caps.failures)) lines.push('```text', clip(mismatchMessage(r), caps.text), '```', '');

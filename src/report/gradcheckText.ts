@@ -1,9 +1,10 @@
-import { dominantPart, gradcheckVerdict, largestDrift, type DriftExplanation, type Remedy } from '../fd/explain.ts';
+import { dominantPart, largestDrift, type DriftExplanation, type GradcheckOutcome, type Remedy } from '../fd/explain.ts';
 import type { FdElementCheck, FdReport, SweepPoint } from '../fd/engine.ts';
 import { percent, precise as num, sci, textTable } from './format.ts';
 
-/** The per-element table of `gradparity gradcheck`, a direction table in directional mode, and the verdict. */
-export function gradcheckText(caseName: string, report: FdReport, explanation: DriftExplanation | undefined): string {
+/** The per-element table of `gradparity gradcheck`, a direction table in directional mode, the float64 re-check, and the verdict. */
+export function gradcheckText(caseName: string, outcome: GradcheckOutcome): string {
+  const { report, recheck, explanation } = outcome;
   const o = report.options;
   const lines = [
     `${caseName}: central differences in ${report.dtype}, step ${o.step === 'auto' ? 'auto (∛u·max(1, |θ|))' : sci(o.step)}, ` +
@@ -43,12 +44,26 @@ export function gradcheckText(caseName: string, report: FdReport, explanation: D
     }
     lines.push('');
   }
+  if (recheck !== undefined) lines.push(recheckText(recheck), '');
   if (explanation) lines.push(`Drift explained: ${driftText(explanation)}`, '');
   const count = (v: string) => report.elements.filter((e) => e.verdict === v).length;
   const tally = report.elements.length > 0 ? `${report.elements.length} elements: ${count('pass')} pass, ${count('kink')} kink, ${count('fail')} fail; ` : '';
-  const overruled = report.verdict === 'pass' && explanation?.conclusion === 'bug' ? `; the re-check of ${explanation.element.tensor}[${explanation.element.index.join(',')}] fails` : '';
-  lines.push(`verdict: ${gradcheckVerdict(report, explanation)} (${tally}${report.evaluations} evaluations${overruled})`);
+  const why = report.verdict === 'pass' && outcome.verdict === 'fail' ? (recheck?.verdict === 'fail' ? '; the float64 re-check fails' : '; the explanation\'s re-check fails') : '';
+  lines.push(`verdict: ${outcome.verdict} (${tally}${report.evaluations} evaluations${why})`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The float64 re-check of a float32 run, in one or a few lines. */
+function recheckText(recheck: FdReport): string {
+  const checks = recheck.elements.length > 0 ? recheck.elements : recheck.directions;
+  const failing = recheck.elements.filter((e) => e.verdict === 'fail');
+  const head = `float64 re-check (same options, ${checks.length} ${recheck.elements.length > 0 ? 'elements' : 'directions'}): ${recheck.verdict}`;
+  if (recheck.verdict === 'pass') return `${head}, every one within its float64 bound: the float32 drift above is float32 noise.`;
+  const worst = [...failing].sort((a, b) => b.share - a.share).slice(0, 5);
+  return [
+    `${head}: ${failing.length} element(s) outside their float64 bounds, which float32's wider bounds let through. A bug:`,
+    ...worst.map((e) => `  ${e.tensor}[${e.index.join(',')}]: numeric ${num(e.numeric)} against analytic ${num(e.analytic)}, off by ${sci(e.absDiff)}, bound ${sci(e.bound.total)} (${percent(e.share)})`),
+  ].join('\n');
 }
 
 /** For each tensor, the passing element furthest from its analytic value, relatively. */

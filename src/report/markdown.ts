@@ -1,5 +1,5 @@
 import { FD_BOUND_PARTS } from '../fd/engine.ts';
-import { sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
+import { pairLabel, sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
 import { percent, precise, sci } from './format.ts';
 import { boundDerivation, mismatchMessage } from './message.ts';
 import type { ParityReport, SweepSection } from './parityReport.ts';
@@ -13,7 +13,6 @@ export interface MatrixColumn {
 
 const short = (dtype: string) => (dtype === 'float32' ? 'f32' : dtype === 'float64' ? 'f64' : dtype);
 const NAMES: Readonly<Record<string, string>> = { ts: 'TS', torch: 'torch', onnx: 'onnxruntime', fd: 'FD' };
-const pairKey = (r: Pick<ComparisonRecord, 'actual' | 'expected'>) => `${sideLabel(r.actual)} ${sideLabel(r.expected)}`;
 
 /** A column title: `TS↔torch f32`, `TS f32↔torch f64`, `FD↔analytic f64`, `yours↔torch f32`. */
 function columnTitle(r: Pick<ComparisonRecord, 'actual' | 'expected'>): string {
@@ -37,15 +36,15 @@ const MAIN_JOB_ORDER = [
  * one graph), then any other pair (your implementation against torch, …) in order of appearance.
  */
 export function matrixColumns(records: readonly ComparisonRecord[]): MatrixColumn[] {
-  const present = [...new Set(records.map(pairKey))];
+  const present = [...new Set(records.map(pairLabel))];
   const rank = (key: string) => (MAIN_JOB_ORDER.includes(key) ? MAIN_JOB_ORDER.indexOf(key) : MAIN_JOB_ORDER.length + present.indexOf(key));
   const columns = new Map<string, MatrixColumn>();
   for (const key of present.sort((a, b) => rank(a) - rank(b))) {
-    const example = records.find((r) => pairKey(r) === key)!;
+    const example = records.find((r) => pairLabel(r) === key)!;
     const onnx = example.actual.source === 'onnx' || example.expected.source === 'onnx';
     // onnxruntime runs each case's graph in that case's precision: one column per direction.
     const title = onnx ? (example.actual.source === 'onnx' ? 'onnxruntime↔torch' : `${NAMES[example.actual.source] ?? example.actual.source}↔onnxruntime`) : columnTitle(example);
-    const matches = onnx ? (r: ComparisonRecord) => r.actual.source === example.actual.source && r.expected.source === example.expected.source : (r: ComparisonRecord) => pairKey(r) === key;
+    const matches = onnx ? (r: ComparisonRecord) => r.actual.source === example.actual.source && r.expected.source === example.expected.source : (r: ComparisonRecord) => pairLabel(r) === key;
     if (!columns.has(title)) columns.set(title, { title, matches });
   }
   return [...columns.values()];

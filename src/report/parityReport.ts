@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { DriftExplanation } from '../fd/explain.ts';
 import type { SweepPoint } from '../fd/engine.ts';
 import type { DType } from '../tensor/dtype.ts';
-import type { ComparisonRecord } from '../tolerance/compare.ts';
+import { pairLabel, type ComparisonRecord } from '../tolerance/compare.ts';
 
 /** The seed case's float32 finite-difference drift, explained (or any other element's). */
 export interface DriftSection {
@@ -61,7 +61,6 @@ export function mergeInputs(inputs: readonly Partial<ReportInput>[]): ReportInpu
 }
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const pairKey = (r: ComparisonRecord) => `${r.actual.source}:${r.actual.dtype} ${r.expected.source}:${r.expected.dtype}`;
 
 /**
  * The report of everything collected, in a canonical order (by case, then pair; within a pair,
@@ -70,7 +69,7 @@ const pairKey = (r: ComparisonRecord) => `${r.actual.source}:${r.actual.dtype} $
  */
 export function buildReport(pieces: Partial<ReportInput>): ParityReport {
   const input = mergeInputs([pieces]);
-  const records = [...input.records].sort((a, b) => byText(a.case, b.case) || byText(pairKey(a), pairKey(b)));
+  const records = [...input.records].sort((a, b) => byText(a.case, b.case) || byText(pairLabel(a), pairLabel(b)));
   const drifts = [...input.drifts].sort((a, b) => byText(a.case, b.case));
   const sweeps = [...input.sweeps].sort((a, b) => byText(a.case, b.case) || byText(a.dtype, b.dtype) || byText(`${a.tensor}${a.index}`, `${b.tensor}${b.index}`));
   const failed = records.length === 0 || records.some((r) => r.verdict === 'fail') || input.inputFailures.length > 0;

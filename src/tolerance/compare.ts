@@ -11,6 +11,9 @@ export interface Side {
 
 export const sideLabel = (s: Side): string => `${s.source}:${s.dtype}`;
 
+/** `ts:float32 torch:float32`: which pair of sides a comparison is between, as one string. */
+export const pairLabel = (r: { readonly actual: Side; readonly expected: Side }): string => `${sideLabel(r.actual)} ${sideLabel(r.expected)}`;
+
 /** One element of a comparison, with the bound it was held to. */
 export interface ElementReport {
   readonly index: readonly number[];

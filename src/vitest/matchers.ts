@@ -1,10 +1,10 @@
 import { expect, type TaskMeta } from 'vitest';
 import { attachReport } from './meta.ts';
 import type { GoldenCase } from '../golden/load.ts';
-import { compareWithGolden, type YourTensor } from '../parity/yours.ts';
+import { asTensor, compareWithGolden, type YourTensor } from '../parity/yours.ts';
 import { mismatchMessage } from '../report/message.ts';
 import { dtypeOf, type DType } from '../tensor/dtype.ts';
-import { scalar, tensor, type Tensor } from '../tensor/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { compareTensors } from '../tolerance/compare.ts';
 import { boundFrom, type ErrorBound } from '../tolerance/errorBound.ts';
 
@@ -34,27 +34,14 @@ declare module 'vitest' {
   interface Matchers<T = any> extends GradparityMatchers<T> {}
 }
 
-type Received = YourTensor;
-
-function asTensor(value: Received | ArrayLike<number>, shape?: readonly number[]): Tensor {
-  if (typeof value === 'number') return scalar('float64', value);
-  if ('data' in value && 'shape' in value) return value as Tensor;
-  const data = value instanceof Float32Array || value instanceof Float64Array ? value : Float64Array.from(value as ArrayLike<number>);
-  return tensor(dtypeOf(data), shape ?? [data.length], data);
-}
-
 /** The running test, which vitest hands to matchers (not in its types): where the record goes for the parity reporter. */
 type WithTask = { readonly task?: { readonly meta: TaskMeta }; readonly isNot: boolean };
 
 expect.extend({
-  toMatchGolden(this: WithTask, received: Received, golden: GoldenCase, name: string, options: MatchGoldenOptions = {}) {
-    let record;
-    try {
-      record = compareWithGolden(golden, name, received, options.dtype === undefined ? {} : { dtype: options.dtype });
-    } catch (err) {
-      if (err instanceof RangeError) return { pass: false, message: () => err.message };
-      throw err;
-    }
+  toMatchGolden(this: WithTask, received: YourTensor, golden: GoldenCase, name: string, options: MatchGoldenOptions = {}) {
+    // A name the golden lacks or a tensor of the wrong size cannot be compared: that throws, so
+    // that `.not.toMatchGolden` cannot pass on it.
+    const record = compareWithGolden(golden, name, received, options.dtype === undefined ? {} : { dtype: options.dtype });
     // Every comparison a matcher makes reaches the parity report, passing or not.
     if (this.task !== undefined && !this.isNot && options.report !== false) attachReport(this.task, { records: [record] });
     return {
@@ -63,7 +50,7 @@ expect.extend({
     };
   },
 
-  toBeWithinBound(received: Received, expectedValue: Tensor | ArrayLike<number>, bound: ErrorBound | ArrayLike<number> | number) {
+  toBeWithinBound(received: YourTensor, expectedValue: Tensor | ArrayLike<number>, bound: ErrorBound | ArrayLike<number> | number) {
     const actual = asTensor(received);
     const expected = asTensor(expectedValue, actual.shape);
     const n = actual.data.length;

@@ -17,6 +17,7 @@ export function attachReport(task: { readonly meta: TaskMeta }, input: Partial<R
   task.meta.gradparity = toJson(mergeInputs([...previous, input]));
 }
 
+/** The report pieces a test attached, every list present (empty when the test attached none of it). */
 export function readReport(meta: TaskMeta): ReportInput | undefined {
-  return meta.gradparity === undefined ? undefined : fromJson<ReportInput>(meta.gradparity);
+  return meta.gradparity === undefined ? undefined : mergeInputs([fromJson<Partial<ReportInput>>(meta.gradparity)]);
 }

@@ -2,7 +2,7 @@ import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { buildReport, mergeInputs, type ReportInput } from '../report/parityReport.ts';
 import { REPORTS_DIR, writeReports } from '../report/writeReports.ts';
 import { readReport } from './meta.ts';
-import { failureAnnotations } from '../report/annotations.ts';
+import { failureAnnotations, type Made } from '../report/annotations.ts';
 import { relative } from 'node:path';
 
 /**
@@ -12,6 +12,8 @@ import { relative } from 'node:path';
  */
 export default class ParityReporter implements Reporter {
   private inputs: ReportInput[] = [];
+  /** Failing comparisons with the test that made each, for the annotations. */
+  private failures: Made[] = [];
   private readonly dir: string;
   private readonly stepSummary: string | undefined;
   private readonly annotate: boolean;
@@ -29,21 +31,21 @@ export default class ParityReporter implements Reporter {
 
   onTestRunStart(): void {
     this.inputs = [];
+    this.failures = [];
   }
 
   onTestCaseResult(testCase: TestCase): void {
     const input = readReport(testCase.meta());
     if (input === undefined) return;
     this.inputs.push(input);
-    // In GitHub Actions, each failing comparison becomes an annotation on its golden and its test.
-    if (this.annotate) {
-      const test = { file: relative(process.cwd(), testCase.module.moduleId), ...(testCase.location ? { line: testCase.location.line } : {}) };
-      for (const line of failureAnnotations(input.records, test)) process.stdout.write(`${line}\n`);
-    }
+    const test = { file: relative(process.cwd(), testCase.module.moduleId), ...(testCase.location ? { line: testCase.location.line } : {}) };
+    for (const record of input.records) if (record.verdict === 'fail') this.failures.push({ record, test });
   }
 
   async onTestRunEnd(_modules: ReadonlyArray<TestModule>): Promise<void> {
     if (this.inputs.length === 0) return;
+    // In GitHub Actions, the run's worst failures become annotations on their goldens and tests.
+    if (this.annotate) for (const line of failureAnnotations(this.failures)) process.stdout.write(`${line}\n`);
     const report = buildReport(mergeInputs(this.inputs));
     const files = await writeReports(report, this.dir, this.stepSummary);
     const failed = report.records.filter((r) => r.verdict === 'fail').length;

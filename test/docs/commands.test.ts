@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/program.ts';
 
 // Every gradparity command the documentation shows must work as printed. The commands are taken
@@ -38,7 +38,12 @@ describe('the commands the documentation shows', () => {
     expect(commands.length).toBeGreaterThan(3);
   });
 
+  // As a reader would run them, but outside CI's bookkeeping: no job summary, no annotations.
+  afterEach(() => vi.unstubAllEnvs());
+
   it.each(commands)('%s', async (command) => {
+    vi.stubEnv('GITHUB_STEP_SUMMARY', '');
+    vi.stubEnv('GITHUB_ACTIONS', '');
     const [, ...args] = shellWords(command.replace(/^npx /, ''));
     let err = '';
     const code = await runCli(args, { out: () => undefined, err: (t) => (err += t) });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { finiteDifferenceCheck, type FdReport } from '../../src/fd/engine.ts';
-import { explainDrift, gradcheckVerdict, sweepElement } from '../../src/fd/explain.ts';
+import { concludeGradcheck, explainDrift, sweepElement } from '../../src/fd/explain.ts';
 import { mlpProblem } from '../../src/fd/mlpProblem.ts';
 import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
@@ -148,9 +148,27 @@ describe('the drift explanation never calls a real bug noise', () => {
     expect(explanation.element.verdict).toBe('pass'); // the float32 bound alone lets it through
     expect(explanation.remedies.map((r) => [r.label, r.check.verdict])).toEqual([['--dtype float64 (auto step)', 'fail']]);
     expect(explanation.conclusion).toBe('bug');
-    expect(gradcheckVerdict(report, explanation)).toBe('fail');
     const text = driftText(explanation);
     expect(text).not.toContain('Not a bug');
     expect(text).toMatch(/does not make the discrepancy vanish .*A bug\.\n {2}--dtype float64 \(auto step\) \(h = \S+\): off by \S+, OUTSIDE its bound/);
+  });
+
+  it('fails a float32 check that passes, on the float64 re-check, and explains the element that fails there', () => {
+    const { grads, index } = flippedGrads('float32');
+    const report = finiteDifferenceCheck(mlpProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
+    expect(report.verdict).toBe('pass');
+    // Nobody names the element: the re-check finds it.
+    const outcome = concludeGradcheck((d) => mlpProblem(golden, d, flippedGrads(d).grads), report);
+    expect(outcome.recheck?.verdict).toBe('fail');
+    expect(outcome.recheck?.elements.filter((e) => e.verdict === 'fail').map((e) => `${e.tensor}[${e.index}]`)).toEqual([`0.weight[${index}]`]);
+    expect(outcome.explanation?.element.index).toEqual(index);
+    expect(outcome.explanation?.conclusion).toBe('bug');
+    expect(outcome.verdict).toBe('fail');
+  });
+
+  it('passes a correct float32 check once float64 agrees', () => {
+    const report = finiteDifferenceCheck(mlpProblem(golden, 'float32'), { maxElementsPerTensor: 4 });
+    const outcome = concludeGradcheck((d) => mlpProblem(golden, d), report);
+    expect([outcome.recheck?.verdict, outcome.verdict]).toEqual(['pass', 'pass']);
   });
 });

@@ -36,10 +36,10 @@ describe.each(goldens.map((g) => [g.name, g] as const))('%s', (_, golden) => {
     expect(failures.length, failures.map(mismatchMessage).join('\n\n')).toBe(0);
   });
 
-  it('compares no pair that is not listed, and attaches its drift explanations and plots', ({ task }) => {
-    const { records, drifts, sweeps } = reportInputOf([check], []);
+  it('compares no pair that is not listed, and attaches its drift explanations, plots and notes', ({ task }) => {
+    const { records, drifts, sweeps, notes } = reportInputOf([check], []);
     const listed = new Set(pairs.map(label));
     expect(records.map(label).filter((l) => !listed.has(l))).toEqual([]);
-    attachReport(task, { drifts, sweeps });
+    attachReport(task, { drifts, sweeps, notes });
   });
 });

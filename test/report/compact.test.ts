@@ -81,12 +81,12 @@ describe('GitHub annotations', () => {
 
   it('point each failing comparison at its golden and its test, worst first, at most ten', () => {
     const records = [record('mild', 0, 1.2), record('fine', 0, 0.5), record('worst', 1, 9)];
-    const lines = failureAnnotations(records, { file: 'test/mine.test.ts', line: 12 });
+    const lines = failureAnnotations(records.map((record) => ({ record, test: { file: 'test/mine.test.ts', line: 12 } })));
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^::error file=goldens\/worst\.json,line=1,title=gradparity%3A worst grad\[0\.weight\]%3A ts%3Afloat64 vs torch%3Afloat64 out of bounds::worst: grad\[0\.weight\]: ts:float64 is not within its derived bound of torch:float64!%0A/);
     expect(lines[1]).toMatch(/^::error file=test\/mine\.test\.ts,line=12,title=gradparity%3A worst /);
     expect(lines[2]).toMatch(/^::error file=goldens\/mild\.json,/);
     const many = Array.from({ length: 30 }, (_, i) => record(`c${i}`, 0, 2));
-    expect(failureAnnotations(many)).toHaveLength(MAX_ANNOTATIONS);
+    expect(failureAnnotations(many.map((record) => ({ record })))).toHaveLength(MAX_ANNOTATIONS);
   });
 });

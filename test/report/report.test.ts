@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadGolden } from '../../src/golden/load.ts';
 import { compareWithTorch, runTsOnGolden } from '../../src/parity/torchParity.ts';
 import { notebookDrift } from '../../src/parity/notebook.ts';
@@ -87,13 +87,34 @@ describe('the plots', () => {
 });
 
 describe('the vitest reporter', () => {
+  it('in GitHub Actions, annotates the run\'s worst failures once it ends, on their goldens and tests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradparity-annotate-'));
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (printed.push(String(chunk)), true));
+    try {
+      const reporter = new ParityReporter({ dir, stepSummary: null, annotations: true });
+      const testCase = (records: object[], file: string, line: number) => ({ meta: () => ({ gradparity: toJson({ records }) }), module: { moduleId: join(process.cwd(), file) }, location: { line, column: 1 } }) as never;
+      reporter.onTestRunStart();
+      reporter.onTestCaseResult(testCase(brokenRecords(), 'test/first.test.ts', 7));
+      expect(printed.filter((p) => p.startsWith('::error'))).toEqual([]); // nothing before the run ends
+      await reporter.onTestRunEnd([]);
+      const annotations = printed.filter((p) => p.startsWith('::error'));
+      expect(annotations).toHaveLength(2);
+      expect(annotations[0]).toMatch(/^::error file=goldens\/seed-3-4-2\.json,line=1,title=gradparity%3A seed-3-4-2 grad\[2\.weight\]%3A ts%3Afloat64 vs torch%3Afloat64 out of bounds::/);
+      expect(annotations[1]).toMatch(/^::error file=test\/first\.test\.ts,line=7,title=gradparity%3A seed-3-4-2 grad\[2\.weight\]/);
+    } finally {
+      write.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const dir = mkdtempSync(join(tmpdir(), 'gradparity-reports-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('collects records from task meta and writes Markdown, JSON, schema and plots', async () => {
     const reporter = new ParityReporter({ dir, stepSummary: null });
     const { drift, sweeps } = notebookDrift(seed);
-    const testCase = (input: object) => ({ meta: () => ({ gradparity: toJson(input) }) }) as never;
+    const testCase = (input: object) => ({ meta: () => ({ gradparity: toJson(input) }), module: { moduleId: join(process.cwd(), 'test/x.test.ts') } }) as never;
     reporter.onTestRunStart();
     reporter.onTestCaseResult(testCase({ records: passing }));
     reporter.onTestCaseResult(testCase({ drifts: [drift], sweeps }));

@@ -1,11 +1,11 @@
 // TensorFlow.js's gradients of every golden's model, held to PyTorch's, each element within the
 // bound gradparity derives for two float32 implementations of the same computation.
 import { describe, expect, it } from 'vitest';
-import { listGoldenFiles, loadGolden } from 'gradparity';
+import { listGoldenFiles, loadGolden, referenceGoldensDir } from 'gradparity';
 import { tfjsLossAndGrads } from '../src/tfjsMlp.js';
 
 // The goldens gradparity ships: Linear/ReLU MLPs with softmax cross-entropy.
-const goldens = listGoldenFiles('node_modules/gradparity/goldens').map(loadGolden);
+const goldens = listGoldenFiles(referenceGoldensDir()).map(loadGolden);
 
 it('finds the goldens gradparity ships', () => {
   expect(goldens.length).toBeGreaterThanOrEqual(12);
