@@ -15,6 +15,10 @@ export default defineConfig({
     // vitest leaves a core free by default, which on two cores means one worker; the suite's
     // process-spawning tests spend much of their time waiting, so two workers keep both busy.
     maxWorkers: Math.max(2, availableParallelism()),
+    // Test files share a worker's module cache instead of importing zod, vega and onnxruntime
+    // afresh each (a third of the run's time). No test relies on module state of its own: env
+    // stubs and spies are restored, and the onnxruntime sessions they share are read-only.
+    isolate: false,
     // Test locations, so that a GitHub annotation can point at the line of the failing test.
     includeTaskLocation: true,
     reporters,
