@@ -20,7 +20,6 @@ import json
 import math
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -37,47 +36,29 @@ import torch.nn.functional as F
 from torch._decomp import get_decompositions
 from torch.fx.experimental.proxy_tensor import make_fx
 
-SCHEMA_VERSION = 1
+from case_specs import CASES_FILE, ROOT, SpecError, load_cases
+from op_table import LOSS_OPS, MODULE_OPS, parameter_shapes, result_keys, widths
+
+SCHEMA_VERSION = 2
 ONNX_OPSET = 17
-ROOT = Path(__file__).resolve().parent.parent
-CASES_FILE = ROOT / "scripts" / "cases.json"
 GENERATOR_FILE = Path(__file__).resolve()
+# Everything that decides what a golden holds; their SHA-256, together, is the provenance's.
+GENERATOR_SOURCES = [GENERATOR_FILE, ROOT / "scripts" / "op_table.py", ROOT / "scripts" / "case_specs.py"]
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-class SpecError(Exception):
-    """A case spec that cannot be generated; the message names the case and the field."""
-
-
-# --- names: the same mapping as src/nn/names.ts, checked against a real Sequential below ---
-
-
-def layer_names(model: dict) -> list[tuple[int, str, str | None]]:
-    names, module = [], 0
-    for layer in model["layers"]:
-        names.append((module, f"{module}.weight", f"{module}.bias" if layer["bias"] else None))
-        module += 2 if layer["activation"] == "relu" else 1
-    return names
+# --- the Sequential, from the op table (scripts/op_table.py) ---
 
 
 def build_sequential(model: dict, dtype: torch.dtype) -> torch.nn.Sequential:
-    modules, width = [], model["inputSize"]
-    for layer in model["layers"]:
-        modules.append(torch.nn.Linear(width, layer["out"], bias=layer["bias"], dtype=dtype))
-        if layer["activation"] == "relu":
-            modules.append(torch.nn.ReLU())
-        width = layer["out"]
-    return torch.nn.Sequential(*modules)
+    w = widths(model)
+    return torch.nn.Sequential(*[MODULE_OPS[spec["op"]].build(torch, spec, w[i], dtype, "cpu") for i, spec in enumerate(model["modules"])])
 
 
-def parameter_shapes(model: dict) -> dict[str, list[int]]:
-    shapes, width = {}, model["inputSize"]
-    for (_, weight, bias), layer in zip(layer_names(model), model["layers"]):
-        shapes[weight] = [layer["out"], width]
-        if bias:
-            shapes[bias] = [layer["out"]]
-        width = layer["out"]
-    return shapes
+def module_params(params: dict, index: int) -> dict:
+    """Module `index`'s entries of a state_dict-named dict, by suffix: {"weight": ..., "bias": ...}."""
+    prefix = f"{index}."
+    return {name[len(prefix):]: t for name, t in params.items() if name.startswith(prefix)}
 
 
 # --- inputs: explicit values from the spec, or seeded random ones ---
@@ -88,7 +69,7 @@ def case_inputs(case: dict) -> dict[str, torch.Tensor]:
     dtype = TORCH_DTYPES[case["dtype"]]
     model, batch = case["model"], case["batch"]
     shapes = parameter_shapes(model)
-    classes = model["layers"][-1]["out"]
+    classes = widths(model)[-1]
     if "values" in case:
         values = case["values"]
         tensors = {name: torch.tensor(values[name], dtype=torch.float64).to(dtype) for name in ["x", *shapes]}
@@ -102,7 +83,7 @@ def case_inputs(case: dict) -> dict[str, torch.Tensor]:
         gen = torch.Generator().manual_seed(case["seed"])
         tensors = {"x": torch.randn(batch, model["inputSize"], generator=gen, dtype=torch.float64)}
         for name, shape in shapes.items():
-            fan_in = shape[1] if len(shape) == 2 else shapes[name.replace("bias", "weight")][1]
+            fan_in = shape[1] if len(shape) == 2 else shapes[name.rsplit(".", 1)[0] + ".weight"][1]
             # torch.nn.Linear's default range, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
             bound = 1.0 / math.sqrt(fan_in)
             tensors[name] = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
@@ -134,12 +115,12 @@ def random_target(case: dict, gen: torch.Generator, batch: int, classes: int) ->
 def scale_last_layer(case: dict, tensors: dict[str, torch.Tensor]) -> None:
     """Scales the last Linear so that the largest |logit| (in float64) equals logitMagnitude."""
     model = case["model"]
-    module, weight, bias = layer_names(model)[-1]
+    last = max(i for i, spec in enumerate(model["modules"]) if spec["op"] == "linear")
     logits = forward_logits(model, {k: v for k, v in tensors.items() if k != "target"})
     factor = case["logitMagnitude"] / logits.abs().max().item()
-    tensors[weight] = tensors[weight] * factor
-    if bias:
-        tensors[bias] = tensors[bias] * factor
+    for name in (f"{last}.weight", f"{last}.bias"):
+        if name in tensors:
+            tensors[name] = tensors[name] * factor
 
 
 def forward_logits(model: dict, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -152,33 +133,31 @@ def forward_logits(model: dict, tensors: dict[str, torch.Tensor]) -> torch.Tenso
 # --- the PyTorch run whose results the golden holds ---
 
 
-def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtype) -> dict:
-    """Loss, logits, every Linear's output and every gradient, computed by torch in `dtype`."""
+def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Every tensor torch computes in `dtype`, by key: loss, logits, each module's output, each gradient."""
     model = case["model"]
     net = build_sequential(model, dtype)
     expected_keys = list(parameter_shapes(model))
-    if list(net.state_dict()) != expected_keys:
-        raise SpecError(f"case {case['name']}: Sequential names {list(net.state_dict())} differ from {expected_keys}")
+    # The op table's parameters (which the TS side's records mirror) must be the Sequential's own.
+    actual = {name: list(t.shape) for name, t in net.state_dict().items()}
+    if actual != parameter_shapes(model):
+        raise SpecError(f"case {case['name']}: the Sequential's state_dict is {actual}, the op table says {parameter_shapes(model)}")
     net.load_state_dict({k: inputs[k].to(dtype) for k in expected_keys})
     x = inputs["x"].to(dtype).clone().requires_grad_(True)
     target = inputs["target"] if inputs["target"].dtype == torch.int64 else inputs["target"].to(dtype)
 
-    linear_outputs: dict[str, torch.Tensor] = {}
-    for module, _, _ in layer_names(model):
-        net[module].register_forward_hook(
-            lambda _m, _i, out, key=str(module): linear_outputs.__setitem__(key, out.detach().clone())
-        )
+    outputs: dict[str, torch.Tensor] = {}
+    for index, module in enumerate(net):
+        module.register_forward_hook(lambda _m, _i, out, key=f"out.{index}": outputs.__setitem__(key, out.detach().clone()))
     logits = net(x)
-    loss = F.cross_entropy(logits, target, reduction=model["loss"]["reduction"])
+    loss = LOSS_OPS[model["loss"]["op"]].functional(torch, model["loss"], logits, target)
     loss.backward()
-    grads = {"x": x.grad}
-    grads.update({name: p.grad for name, p in net.named_parameters()})
-    return {
-        "loss": loss.detach(),
-        "logits": logits.detach(),
-        "preActivations": linear_outputs,
-        "grads": {name: grads[name] for name in ["x", *expected_keys]},
-    }
+    grads = {"grad.x": x.grad, **{f"grad.{name}": p.grad for name, p in net.named_parameters()}}
+    results = {"loss": loss.detach(), "logits": logits.detach(), **outputs, **grads}
+    keys = result_keys(model)
+    if sorted(results) != sorted(keys):
+        raise SpecError(f"case {case['name']}: torch produced {sorted(results)}, expected {keys}")
+    return {key: results[key] for key in keys}
 
 
 # --- the ONNX training graph: PyTorch autograd's own backward, exported ---
@@ -189,27 +168,18 @@ def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtyp
 # backward, and the decompositions below rewrite the backward ops that have no ONNX symbolic in
 # torch 1.13 into plain aten ops. The result is the joint forward + backward graph autograd
 # computes, exported as standard ONNX ops (Gemm, Where, ReduceSum, ScatterElements, ...).
-AUTOGRAD_DECOMPOSITIONS = get_decompositions([
-    torch.ops.aten.threshold_backward,
-    torch.ops.aten._log_softmax_backward_data,
-    torch.ops.aten._softmax_backward_data,
-    torch.ops.aten.nll_loss_forward,
-    torch.ops.aten.nll_loss_backward,
-])
+def decompositions_for(model: dict):
+    """The aten backward ops the model's ops need decomposed (their entries in the op table say which)."""
+    names = [*LOSS_OPS[model["loss"]["op"]].decompositions, *[d for spec in model["modules"] for d in MODULE_OPS[spec["op"]].decompositions]]
+    return get_decompositions([getattr(torch.ops.aten, name) for name in dict.fromkeys(names)])
 
 
 def graph_input_names(model: dict) -> list[str]:
     return ["x", "target", *parameter_shapes(model)]
 
 
-def graph_output_names(model: dict) -> list[str]:
-    modules = [m for m, _, _ in layer_names(model)]
-    return ["loss", "logits", *[f"output.{m}" for m in modules], *[f"grad.{n}" for n in ["x", *parameter_shapes(model)]]]
-
-
 def joint_function(model: dict):
-    """loss, logits, every Linear output and every gradient, as a function of the graph inputs."""
-    names = layer_names(model)
+    """Every result tensor, in key order, as a function of the graph inputs."""
     param_names = list(parameter_shapes(model))
 
     def f(x, target, *params):
@@ -218,12 +188,10 @@ def joint_function(model: dict):
         params = [p.detach().requires_grad_(True) for p in params]
         by_name = dict(zip(param_names, params))
         h, outputs = x, []
-        for (_, weight, bias), layer in zip(names, model["layers"]):
-            h = F.linear(h, by_name[weight], by_name[bias] if bias else None)
+        for index, spec in enumerate(model["modules"]):
+            h = MODULE_OPS[spec["op"]].functional(torch, spec, h, module_params(by_name, index))
             outputs.append(h)
-            if layer["activation"] == "relu":
-                h = F.relu(h)
-        loss = F.cross_entropy(h, target, reduction=model["loss"]["reduction"])
+        loss = LOSS_OPS[model["loss"]["op"]].functional(torch, model["loss"], h, target)
         return (loss, h, *outputs, *torch.autograd.grad(loss, [x, *params]))
 
     return f
@@ -261,11 +229,11 @@ def export_onnx(case: dict, inputs: dict[str, torch.Tensor], path: Path) -> dict
     # this a float64 graph silently computes part of the loss in float32.
     torch.set_default_dtype(dtype)
     try:
-        gm = drop_lift_fresh_copy(make_fx(joint_function(model), decomposition_table=AUTOGRAD_DECOMPOSITIONS)(*args))
+        gm = drop_lift_fresh_copy(make_fx(joint_function(model), decomposition_table=decompositions_for(model))(*args))
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.onnx.export(
             JointGraph(gm), args, str(path),
-            input_names=graph_input_names(model), output_names=graph_output_names(model),
+            input_names=graph_input_names(model), output_names=result_keys(model),
             opset_version=ONNX_OPSET, do_constant_folding=False, export_params=True, verbose=False,
         )
     finally:
@@ -276,7 +244,7 @@ def export_onnx(case: dict, inputs: dict[str, torch.Tensor], path: Path) -> dict
         "dtype": case["dtype"],
         "opset": ONNX_OPSET,
         "inputs": graph_input_names(model),
-        "outputs": graph_output_names(model),
+        "outputs": result_keys(model),
     }
 
 
@@ -302,26 +270,26 @@ def encode_tensor(t: torch.Tensor) -> dict:
 
 
 def encode_results(results: dict, inputs_rounded: bool) -> dict:
-    return {
-        "inputsRounded": inputs_rounded,
-        "loss": encode_tensor(results["loss"]),
-        "logits": encode_tensor(results["logits"]),
-        "preActivations": {k: encode_tensor(v) for k, v in results["preActivations"].items()},
-        "grads": {k: encode_tensor(v) for k, v in results["grads"].items()},
-    }
+    return {"inputsRounded": inputs_rounded, "tensors": {key: encode_tensor(t) for key, t in results.items()}}
 
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def generator_sha256() -> str:
+    """SHA-256 of the generator's sources, concatenated in GENERATOR_SOURCES order (src/golden/freshness.ts computes the same)."""
+    return hashlib.sha256(b"".join(path.read_bytes() for path in GENERATOR_SOURCES)).hexdigest()
+
+
 def canonical_spec_hash(case: dict) -> str:
     return hashlib.sha256(json.dumps(case, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def count_exact_zeros(results: dict, model: dict) -> int:
-    relu_modules = [str(m) for (m, _, _), layer in zip(layer_names(model), model["layers"]) if layer["activation"] == "relu"]
-    return sum(int((results["preActivations"][m] == 0).sum()) for m in relu_modules)
+def count_exact_zeros(results: dict, inputs: dict, model: dict) -> int:
+    """How many inputs of ReLU modules are exactly 0 (module 0's input is x)."""
+    relu_inputs = [inputs["x"] if i == 0 else results[f"out.{i - 1}"] for i, spec in enumerate(model["modules"]) if spec["op"] == "relu"]
+    return sum(int((t == 0).sum()) for t in relu_inputs)
 
 
 def golden_for(case: dict, out_dir: Path) -> dict:
@@ -331,7 +299,7 @@ def golden_for(case: dict, out_dir: Path) -> dict:
     expected_zeros = case.get("expectExactZeroPreActivations")
     if expected_zeros is not None:
         for name, run in runs.items():
-            found = count_exact_zeros(run, case["model"])
+            found = count_exact_zeros(run, inputs, case["model"])
             if found != expected_zeros:
                 raise SpecError(f"case {case['name']}: {found} ReLU pre-activations are exactly 0 in {name}, the spec expects {expected_zeros}")
     params = parameter_shapes(case["model"])
@@ -350,7 +318,7 @@ def golden_for(case: dict, out_dir: Path) -> dict:
         "onnx": onnx_graph,
         "provenance": {
             "generator": GENERATOR_FILE.relative_to(ROOT).as_posix(),
-            "generatorSha256": sha256_file(GENERATOR_FILE),
+            "generatorSha256": generator_sha256(),
             "specSha256": canonical_spec_hash(case),
             "spec": case,
             "seed": case.get("seed"),
@@ -361,86 +329,6 @@ def golden_for(case: dict, out_dir: Path) -> dict:
             "numpy": np.__version__,
         },
     }
-
-
-CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-CASE_KEYS = {"name", "description", "dtype", "model", "batch", "values", "seed", "target", "targetMass", "logitMagnitude", "expectExactZeroPreActivations"}
-
-
-def validate_case(case: object, index: int) -> None:
-    """Checks one entry of cases.json before anything is generated from it; errors name the field."""
-    where = f"cases[{index}]"
-
-    def fail(field: str, why: str) -> None:
-        raise SpecError(f"{CASES_FILE.name}: {where}.{field}: {why}")
-
-    if not isinstance(case, dict):
-        raise SpecError(f"{CASES_FILE.name}: {where}: a case spec is an object")
-    if isinstance(case.get("name"), str):
-        where = f"cases[{index}] ({case['name']})"
-    for key in sorted(set(case) - CASE_KEYS):
-        fail(key, f"unknown field (known: {', '.join(sorted(CASE_KEYS))})")
-    for key, kind in (("name", str), ("description", str), ("model", dict)):
-        if not isinstance(case.get(key), kind):
-            fail(key, f"is required and must be a {kind.__name__}")
-    if not CASE_NAME.match(case["name"]):
-        fail("name", "lowercase letters, digits and dashes (it becomes a file name)")
-    if case.get("dtype") not in TORCH_DTYPES:
-        fail("dtype", f"must be float32 or float64, not {case.get('dtype')!r}")
-    if not (isinstance(case.get("batch"), int) and case["batch"] >= 1):
-        fail("batch", "must be an integer ≥ 1")
-    model = case["model"]
-    if not (isinstance(model.get("inputSize"), int) and model["inputSize"] >= 1):
-        fail("model.inputSize", "must be an integer ≥ 1")
-    layers = model.get("layers")
-    if not (isinstance(layers, list) and layers):
-        fail("model.layers", "must be a non-empty list")
-    for i, layer in enumerate(layers):
-        if not (isinstance(layer, dict) and isinstance(layer.get("out"), int) and layer["out"] >= 1):
-            fail(f"model.layers[{i}].out", "must be an integer ≥ 1")
-        if not isinstance(layer.get("bias"), bool):
-            fail(f"model.layers[{i}].bias", "must be true or false")
-        if layer.get("activation") not in ("relu", "identity"):
-            fail(f"model.layers[{i}].activation", f"must be relu or identity, not {layer.get('activation')!r}")
-    loss = model.get("loss") or {}
-    if loss.get("kind") != "softmax_cross_entropy":
-        fail("model.loss.kind", "must be softmax_cross_entropy")
-    if loss.get("target") not in ("class_indices", "probabilities"):
-        fail("model.loss.target", "must be class_indices or probabilities")
-    if loss.get("reduction") not in ("mean", "sum"):
-        fail("model.loss.reduction", "must be mean or sum")
-    if ("values" in case) == ("seed" in case):
-        fail("values", "give either explicit values or a seed, not both and not neither")
-    if "values" in case:
-        missing = [n for n in ["x", "target", *parameter_shapes(model)] if n not in case["values"]]
-        if missing:
-            fail("values", f"missing {', '.join(missing)}")
-    if "target" in case and (loss["target"] != "probabilities" or case["target"] not in ("soft", "one_hot")):
-        fail("target", "is soft or one_hot, and only for probability targets")
-    if "targetMass" in case and case.get("target") != "soft":
-        fail("targetMass", "only applies to soft targets")
-
-
-def load_cases(selected: list[str]) -> list[dict]:
-    try:
-        cases = json.loads(CASES_FILE.read_text())["cases"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise SpecError(f"{CASES_FILE.name}: cannot read the case specs ({err})")
-    if not isinstance(cases, list):
-        raise SpecError(f"{CASES_FILE.name}: cases: must be a list")
-    for index, case in enumerate(cases):
-        validate_case(case, index)
-    names = [c["name"] for c in cases]
-    # A name becomes a file name: nothing that could leave the output directory.
-    bad = [n for n in names + selected if not CASE_NAME.match(n)]
-    if bad:
-        raise SpecError(f"{CASES_FILE.name}: case names must be lowercase letters, digits and dashes: {bad}")
-    if len(set(names)) != len(names):
-        raise SpecError(f"{CASES_FILE.name}: duplicate case names")
-    unknown = [n for n in selected if n not in names]
-    if unknown:
-        raise SpecError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(names)}")
-    return [c for c in cases if not selected or c["name"] in selected]
 
 
 def main() -> int:

@@ -9,15 +9,26 @@ import { goldenFileNames, listGoldenFiles } from '../src/golden/files.ts';
 import { readCaseSpecs } from '../src/golden/freshness.ts';
 import { loadGolden } from '../src/golden/load.ts';
 import { goldenJsonSchema } from '../src/golden/schema.ts';
+import { casesJsonSchema } from '../src/golden/caseSpec.ts';
 import { OnnxOracle } from '../src/onnx/oracle.ts';
 import { checkAgainstFresh } from './lib/check.ts';
 import { GENERATOR, progressDisplay, runGenerator } from './lib/generate.ts';
 import { describeChange, metadataChanges, tensorChanges } from './lib/goldenDiff.ts';
 import { killPoint } from './lib/killPoints.ts';
-import { findPython, PythonMissing } from './lib/python.ts';
+import { findPython, GENERATOR_MODULES, PythonMissing } from './lib/python.ts';
 import { recoverInterruptedSwap, replaceDirectory } from './lib/swap.ts';
 
 const CASE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** The JSON Schema the Python generator validates scripts/cases.json with, generated from src/golden/caseSpec.ts. */
+const CASES_SCHEMA_FILE = 'scripts/cases.schema.json';
+
+/** Whether scripts/cases.schema.json is the JSON Schema of the case-spec zod schema; writes it if not and `write`. */
+function casesSchemaFresh(write: boolean): boolean {
+  const text = `${JSON.stringify(casesJsonSchema(), null, 2)}\n`;
+  if (existsSync(CASES_SCHEMA_FILE) && readFileSync(CASES_SCHEMA_FILE, 'utf8') === text) return true;
+  if (write) writeFileSync(CASES_SCHEMA_FILE, text);
+  return false;
+}
 
 interface Options {
   case: string[];
@@ -90,9 +101,18 @@ async function run(opts: Options): Promise<number> {
   removeLeftovers(goldens);
   checkCaseNames(opts.case);
   if (opts.check && opts.case.length > 0) throw new UsageError('--check regenerates every case; it takes no --case');
+  // The generator validates the specs with this schema, so it is brought up to date first (in
+  // --check mode, a stale one is a failure instead).
+  if (!casesSchemaFresh(!opts.check)) {
+    if (opts.check) {
+      console.error(`goldens --check: ${CASES_SCHEMA_FILE} is not the JSON Schema of src/golden/caseSpec.ts; run npm run goldens`);
+      return 1;
+    }
+    console.log(`goldens: ${CASES_SCHEMA_FILE} written from src/golden/caseSpec.ts`);
+  }
   // A stand-in generator (tests only) needs no torch.
   const generator = process.env.GRADPARITY_GENERATOR ?? GENERATOR;
-  const python = findPython(generator === GENERATOR ? ['torch', 'onnx'] : []);
+  const python = findPython(generator === GENERATOR ? GENERATOR_MODULES : []);
 
   const staging = mkdtempSync(join(dirname(goldens), `.${basename(goldens)}-staging-`));
   let stopGenerator: () => void = () => {};

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { percent, textTable } from '../src/report/format.ts';
 import { MUTANTS, type Mutant } from './mutants/catalogue.ts';
 import { mutatedCopy } from './mutants/apply.ts';
-import { ORACLE_NAMES, ORACLES, type Oracle, type OracleResult } from './mutants/oracles.ts';
+import { oracleName, ORACLES, type Oracle, type OracleResult } from './mutants/oracles.ts';
 import { thresholds, type Threshold } from './mutants/sensitivity.ts';
 import { loadGolden } from '../src/golden/load.ts';
 import { listGoldenFiles } from '../src/golden/files.ts';
@@ -91,9 +91,9 @@ function markdown(outcomes: readonly MutantOutcome[], sensitivity: readonly Thre
       ? `✅ **All ${outcomes.length} catalogued gradient bugs were caught.**`
       : `❌ **${survived.length} of ${outcomes.length} catalogued gradient bugs survived: ${survived.map((o) => o.id).join(', ')}.**`,
     '',
-    `| mutant | description | caught | ${ORACLES.map((o) => ORACLE_NAMES[o]).join(' | ')} | worst share of its bound |`,
+    `| mutant | description | caught | ${ORACLES.map(oracleName).join(' | ')} | worst share of its bound |`,
     `| --- | --- | :-: |${ORACLES.map(() => ' :-: |').join('')} --: |`,
-    ...outcomes.map((o) => `| ${o.id} | ${o.description} | ${o.caught ? '✅' : '❌'} | ${ORACLES.map((k) => (o.oracles[k].caught ? `caught (${o.oracles[k].cases.length} cases)` : '–')).join(' | ')} | ${percent(Math.max(...ORACLES.map((k) => o.oracles[k].worstShare)))} |`),
+    ...outcomes.map((o) => `| ${o.id} | ${o.description} | ${o.caught ? '✅' : '❌'} | ${ORACLES.map((k) => (o.oracles[k].caught ? `caught (${o.oracles[k].cases.length} case${o.oracles[k].cases.length === 1 ? '' : 's'})` : '–')).join(' | ')} | ${percent(Math.max(...ORACLES.map((k) => o.oracles[k].worstShare)))} |`),
     '',
     '## Detection thresholds',
     '',
@@ -111,7 +111,7 @@ async function main(): Promise<number> {
   const baseline = await runOracles(null);
   const dirty = ORACLES.filter((o) => baseline[o].caught);
   if (dirty.length > 0) {
-    console.error(`mutants: the unmutated model already fails ${dirty.map((o) => ORACLE_NAMES[o]).join(', ')}; fix that first`);
+    console.error(`mutants: the unmutated model already fails ${dirty.map(oracleName).join(', ')}; fix that first`);
     return 2;
   }
   const outcomes = await pool(MUTANTS, PARALLEL, async (mutant) => {
@@ -123,7 +123,7 @@ async function main(): Promise<number> {
     return outcome;
   });
   console.log(`\n${textTable(
-    ['mutant', 'description', 'caught', ...ORACLES.map((o) => ORACLE_NAMES[o]), 'worst share'],
+    ['mutant', 'description', 'caught', ...ORACLES.map(oracleName), 'worst share'],
     outcomes.map((o) => [o.id, o.description, o.caught ? 'yes' : 'NO', ...ORACLES.map((k) => (o.oracles[k].caught ? 'yes' : '-')), percent(Math.max(...ORACLES.map((k) => o.oracles[k].worstShare)))]),
   )}`);
   const sensitivity: Threshold[] = [];

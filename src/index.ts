@@ -6,9 +6,10 @@
 // Goldens: what PyTorch computed, validated on load.
 export { loadGolden, parseGolden, type GoldenCase, type ExpectedResults } from './golden/load.ts';
 export { listGoldenFiles, referenceGoldensDir } from './golden/files.ts';
-export type { MlpInputs } from './nn/mlp.ts';
-export type { Target } from './nn/crossEntropy.ts';
-export type { ModelSpec } from './nn/spec.ts';
+export type { ModelInputs } from './model/sequential.ts';
+export type { Target } from './ops/types.ts';
+export type { ModelSpec } from './model/spec.ts';
+export type { Results, TensorKey } from './results/keys.ts';
 export { InputError } from './errors.ts';
 
 // Tensors and precisions.
@@ -17,8 +18,8 @@ export { DTYPES, unitRoundoff, type DType } from './tensor/dtype.ts';
 export { ulpDistance } from './tensor/ulp.ts';
 
 // The reference implementation the goldens describe.
-export { lossAndGrads } from './nn/mlp.ts';
-export { describeModel } from './nn/names.ts';
+export { lossAndGrads, runModel } from './model/sequential.ts';
+export { describeModel } from './model/spec.ts';
 
 // Comparisons, each element against its derived bound.
 export { compareWithGolden, type YourTensor } from './parity/yours.ts';

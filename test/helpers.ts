@@ -1,18 +1,15 @@
-import type { ModelSpec } from '../src/nn/spec.ts';
-import type { MlpInputs } from '../src/nn/mlp.ts';
+import type { ModelInputs } from '../src/model/sequential.ts';
+import type { ModelSpec } from '../src/model/spec.ts';
 import { tensor } from '../src/tensor/tensor.ts';
 
 /** The notebook's 3-4-2 network, typed in as the notebook typed it (float32). */
 export const notebookSpec: ModelSpec = {
   inputSize: 3,
-  layers: [
-    { out: 4, bias: true, activation: 'relu' },
-    { out: 2, bias: true, activation: 'identity' },
-  ],
-  loss: { kind: 'softmax_cross_entropy', target: 'probabilities', reduction: 'sum' },
+  modules: [{ op: 'linear', out: 4, bias: true }, { op: 'relu' }, { op: 'linear', out: 2, bias: true }],
+  loss: { op: 'cross_entropy', target: 'probabilities', reduction: 'sum' },
 };
 
-export function notebookInputs(): MlpInputs {
+export function notebookInputs(): ModelInputs {
   return {
     x: tensor('float32', [1, 3], [0.5, -1.0, 0.8]),
     target: { kind: 'probabilities', probs: tensor('float32', [1, 2], [0, 1]) },

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { InputError } from '../../src/errors.ts';
 import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
 import { OnnxOracle } from '../../src/onnx/oracle.ts';
-import { comparePair } from '../../src/parity/compareResults.ts';
-import { runTsOnGolden } from '../../src/parity/torchParity.ts';
+import { comparePair, referenceRuns } from '../../src/parity/compare.ts';
 import { mismatchMessage } from '../../src/report/message.ts';
 import { DTYPES } from '../../src/tensor/dtype.ts';
 import { describeChange, goldenTensors, metadataChanges, tensorChanges } from './goldenDiff.ts';
@@ -72,14 +71,14 @@ export async function checkAgainstFresh(committedDir: string, freshDir: string):
       const u = freshInputs.get(path);
       if (u === undefined || !t.data.every((v, i) => Object.is(v, u.data[i]))) failures.push(`${oldFile}: ${path}: the inputs themselves changed with the torch version; regenerate and review`);
     }
-    const ts = runTsOnGolden(before);
+    const ts = referenceRuns(before);
     for (const d of DTYPES) {
       const pair = { actual: { source: `torch ${after.provenance.torch}`, dtype: d }, expected: { source: `torch ${before.provenance.torch}`, dtype: d } };
-      for (const r of comparePair(before, ts, pair, after.expected[d], before.expected[d])) if (r.verdict === 'fail') failures.push(mismatchMessage(r));
+      for (const r of comparePair(before, ts, pair, after.expected[d].results, before.expected[d].results)) if (r.verdict === 'fail') failures.push(mismatchMessage(r));
     }
     const graph = await OnnxOracle.open(after);
     const onnxPair = { actual: { source: 'fresh onnx', dtype: after.onnx.dtype }, expected: { source: `torch ${before.provenance.torch}`, dtype: after.onnx.dtype } };
-    for (const r of comparePair(before, ts, onnxPair, await graph.run(), before.expected[after.onnx.dtype])) if (r.verdict === 'fail') failures.push(mismatchMessage(r));
+    for (const r of comparePair(before, ts, onnxPair, await graph.run(), before.expected[after.onnx.dtype].results)) if (r.verdict === 'fail') failures.push(mismatchMessage(r));
     await graph.release();
   }
   return { failures, warnings };

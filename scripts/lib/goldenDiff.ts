@@ -25,11 +25,7 @@ export function goldenTensors(g: GoldenCase): [string, Tensor][] {
   out.push([at('inputs', 'target'), target.kind === 'probabilities' ? target.probs : { shape: [target.indices.length], data: Float64Array.from(target.indices) }]);
   for (const [name, t] of Object.entries(g.inputs.params)) out.push([at('parameters', name), t]);
   for (const d of DTYPES) {
-    const r = g.expected[d];
-    out.push([at('expected', d, 'loss'), { shape: [], data: d === 'float32' ? Float32Array.of(r.loss) : Float64Array.of(r.loss) }]);
-    out.push([at('expected', d, 'logits'), r.logits]);
-    r.preActivations.forEach((t, i) => out.push([at('expected', d, 'preActivations', i), t]));
-    for (const [name, t] of Object.entries(r.grads)) out.push([at('expected', d, 'grads', name), t]);
+    for (const [key, t] of g.expected[d].results) out.push([at('expected', d, 'tensors', key), t]);
   }
   return out;
 }

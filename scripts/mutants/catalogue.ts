@@ -12,10 +12,10 @@ export interface Mutant {
   readonly helper?: string;
 }
 
-const LINEAR = 'src/nn/linear.ts';
-const RELU = 'src/nn/relu.ts';
-const CE = 'src/nn/crossEntropy.ts';
-const MLP = 'src/nn/mlp.ts';
+const LINEAR = 'src/ops/linear.ts';
+const RELU = 'src/ops/relu.ts';
+const CE = 'src/ops/crossEntropy.ts';
+const SEQUENTIAL = 'src/model/sequential.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -57,9 +57,19 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'input-grad-wrong-layer-weight',
     description: 'input gradient of a layer uses the previous layer\'s weight when the shapes allow it',
-    file: MLP,
-    edits: [{ find: 'const grads = linearBackward(dPre, layer.input, inputs.params[weight]!, bias !== null, dtype);', replace:
-      'const previous = i > 0 ? inputs.params[names[i - 1]!.weight]! : undefined;\n    const grads = linearBackward(dPre, layer.input, previous && previous.shape.join() === inputs.params[weight]!.shape.join() ? previous : inputs.params[weight]!, bias !== null, dtype);' }],
+    file: SEQUENTIAL,
+    edits: [{ find: 'const grads = moduleOp(m).backward(m, dOut, input, out, moduleParams(inputs.params, i), dtype);', replace: 'const grads = moduleOp(m).backward(m, dOut, input, out, withPreviousWeight(inputs.params, i), dtype);' }],
+    helper: `
+// The bug: the weight of the nearest earlier module whose weight has the same shape.
+function withPreviousWeight(params: NamedTensors, i: number): Record<string, Tensor> {
+  const own = moduleParams(params, i);
+  for (let j = i - 1; j >= 0; j--) {
+    const previous = moduleParams(params, j).weight;
+    if (previous !== undefined && own.weight !== undefined && previous.shape.join() === own.weight.shape.join()) return { ...own, weight: previous };
+  }
+  return own;
+}
+`,
   },
   {
     id: 'bias-grad-first-sample',

@@ -3,15 +3,16 @@
 // Usage: node --import tsx <copy>/scripts/mutants/child.ts <repository root>
 import { join } from 'node:path';
 import { finiteDifferenceCheck } from '../../src/fd/engine.ts';
-import { mlpProblem } from '../../src/fd/mlpProblem.ts';
+import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { loadGolden } from '../../src/golden/load.ts';
-import { float32SemanticsViolations } from '../../src/nn/float32Semantics.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
-import { compareWithOnnx } from '../../src/parity/onnxParity.ts';
-import { compareWithTorch, runTsOnGolden } from '../../src/parity/torchParity.ts';
-import { DTYPES } from '../../src/tensor/dtype.ts';
+import { onnxOracleFor } from '../../src/onnx/oracle.ts';
+import { float32SemanticsViolations } from '../../src/ops/float32Semantics.ts';
+import { comparePair, referenceRuns, type ReferenceRuns } from '../../src/parity/compare.ts';
+import { mainJobPairs } from '../../src/parity/pairs.ts';
+import type { DType } from '../../src/tensor/dtype.ts';
 import { worstShare, type ComparisonRecord } from '../../src/tolerance/compare.ts';
-import { ORACLES, type OracleResult, type Oracle } from './oracles.ts';
+import { ORACLES, oracleOf, type OracleResult, type Oracle } from './oracles.ts';
 
 const root = process.argv[2] ?? '.';
 // Full mode on a seeded sample per tensor keeps a run to seconds; it always includes each
@@ -30,8 +31,7 @@ function note(oracle: Oracle, caseName: string, failed: boolean, share: number):
 }
 
 function fromRecords(oracle: Oracle, caseName: string, records: readonly ComparisonRecord[]): void {
-  const mine = records.filter((r) => r.actual.source === 'ts');
-  note(oracle, caseName, mine.some((r) => r.verdict === 'fail'), Math.max(0, ...mine.map(worstShare)));
+  note(oracle, caseName, records.some((r) => r.verdict === 'fail'), records.reduce((w, r) => Math.max(w, worstShare(r)), 0));
 }
 
 async function attempt(oracle: Oracle, caseName: string, run: () => Promise<void> | void): Promise<void> {
@@ -44,19 +44,23 @@ async function attempt(oracle: Oracle, caseName: string, run: () => Promise<void
   }
 }
 
+// Every pair of the main job that holds the TS model to another side, run against the mutant.
 for (const file of listGoldenFiles(join(root, 'goldens'))) {
   const golden = loadGolden(file);
-  let ts: ReturnType<typeof runTsOnGolden> | undefined;
-  await attempt('torch', golden.name, () => {
-    ts = runTsOnGolden(golden);
-    fromRecords('torch', golden.name, compareWithTorch(golden, ts));
-  });
-  await attempt('onnx', golden.name, async () => fromRecords('onnx', golden.name, await compareWithOnnx(golden, ts ?? runTsOnGolden(golden))));
-  for (const dtype of DTYPES) {
-    await attempt('fd', golden.name, () => {
-      const report = finiteDifferenceCheck(mlpProblem(golden, dtype), { maxElementsPerTensor: FD_SAMPLE });
-      const checks = report.elements;
-      note('fd', golden.name, report.verdict === 'fail', Math.max(0, ...checks.map((c) => c.share)));
+  let ts: ReferenceRuns | undefined;
+  for (const pair of mainJobPairs(golden)) {
+    const oracle = oracleOf(pair);
+    if (oracle === undefined) continue; // torch against torch: the golden's own consistency
+    const dtype = pair.actual.dtype as DType;
+    await attempt(oracle, golden.name, async () => {
+      if (oracle === 'fd') {
+        const report = finiteDifferenceCheck(modelProblem(golden, dtype), { maxElementsPerTensor: FD_SAMPLE });
+        note('fd', golden.name, report.verdict === 'fail', report.elements.reduce((w, c) => Math.max(w, c.share), 0));
+        return;
+      }
+      ts ??= referenceRuns(golden);
+      const other = oracle === 'onnx' ? await (await onnxOracleFor(golden)).run() : golden.expected[pair.expected.dtype as DType].results;
+      fromRecords(oracle, golden.name, comparePair(golden, ts, pair, ts[dtype].results, other));
     });
   }
 }

@@ -1,10 +1,11 @@
 import { checkOneElement } from '../../src/fd/engine.ts';
-import { mlpProblem } from '../../src/fd/mlpProblem.ts';
+import { modelProblem } from '../../src/fd/modelProblem.ts';
 import type { GoldenCase } from '../../src/golden/load.ts';
 import { onnxOracleFor } from '../../src/onnx/oracle.ts';
-import { comparePair, pairBounds, type Pair } from '../../src/parity/compareResults.ts';
-import type { Results, TsRun } from '../../src/parity/results.ts';
-import { runTsOnGolden } from '../../src/parity/torchParity.ts';
+import type { ModelRun } from '../../src/model/sequential.ts';
+import { comparePair, pairBounds, referenceRuns, type ReferenceRuns } from '../../src/parity/compare.ts';
+import type { Pair } from '../../src/parity/pairs.ts';
+import { gradKey, type Results } from '../../src/results/keys.ts';
 import { DTYPES, type DType } from '../../src/tensor/dtype.ts';
 import { unravelIndex, type NamedTensors } from '../../src/tensor/tensor.ts';
 import { totals } from '../../src/tolerance/errorBound.ts';
@@ -43,32 +44,34 @@ function perturbed(grads: NamedTensors, tensor: string, i: number, eps: number):
   return { ...grads, [tensor]: { shape: grads[tensor]!.shape, data } };
 }
 
-function withGrads(run: TsRun, grads: NamedTensors): TsRun {
-  return { ...run, results: { ...run.results, grads } };
+/** A run whose results carry `grads` instead of its own gradients (traces untouched). */
+function withGrads(run: ModelRun, grads: NamedTensors): ModelRun {
+  const results = new Map(run.results);
+  for (const [name, t] of Object.entries(grads)) results.set(gradKey(name), t);
+  return { ...run, results };
 }
 
 /** The element the torch and onnxruntime thresholds are measured on: the largest |∂L/∂W| of the first layer, the deepest. */
 export function probeElement(golden: GoldenCase): { tensor: string; i: number } {
-  const data = golden.expected.float64.grads['0.weight']!.data;
+  const data = golden.expected.float64.results.get(gradKey('0.weight'))!.data;
   let i = 0;
   data.forEach((v, k) => (Math.abs(v) > Math.abs(data[i]!) ? (i = k) : 0));
   return { tensor: '0.weight', i };
 }
 
-async function pairThreshold(golden: GoldenCase, ts: Record<DType, TsRun>, pair: Pair, expected: Results, oracle: SensitivityOracle): Promise<Threshold> {
+async function pairThreshold(golden: GoldenCase, ts: ReferenceRuns, pair: Pair, expected: Results, oracle: SensitivityOracle): Promise<Threshold> {
   const dtype = pair.actual.dtype as DType;
   const { tensor, i } = probeElement(golden);
+  const key = gradKey(tensor);
   const actual = ts[dtype].results;
-  const bound = totals(pairBounds(golden, ts, pair, actual, expected).grads[tensor]!)[i]!;
-  const e = expected.grads[tensor]!.data[i]!;
-  const threshold = relativeThreshold(actual.grads[tensor]!.data[i]!, e - bound, e + bound);
+  const bound = totals(pairBounds(golden, ts, pair, actual, expected).get(key)!)[i]!;
+  const e = expected.get(key)!.data[i]!;
+  const threshold = relativeThreshold(actual.get(key)!.data[i]!, e - bound, e + bound);
   const fails = (eps: number) => {
-    const grads = perturbed(actual.grads, tensor, i, eps);
-    return comparePair(golden, { ...ts, [dtype]: withGrads(ts[dtype], grads) }, pair, { ...actual, grads }, expected).some(
-      (r) => r.tensor === `grad[${tensor}]` && r.verdict === 'fail',
-    );
+    const run = withGrads(ts[dtype], perturbed(ts[dtype].bwd.grads, tensor, i, eps));
+    return comparePair(golden, { ...ts, [dtype]: run }, pair, run.results, expected).some((r) => r.tensor === key && r.verdict === 'fail');
   };
-  const shape = actual.grads[tensor]!.shape;
+  const shape = actual.get(key)!.shape;
   return { case: golden.name, oracle, dtype, tensor, index: unravelIndex(i, shape), threshold, confirmed: fails(threshold * 1.1) && !fails(threshold * 0.9) };
 }
 
@@ -79,7 +82,7 @@ async function pairThreshold(golden: GoldenCase, ts: Record<DType, TsRun>, pair:
  */
 function fdThreshold(golden: GoldenCase, dtype: DType): Threshold {
   const tensor = '0.weight';
-  const problem = mlpProblem(golden, dtype);
+  const problem = modelProblem(golden, dtype);
   const g = problem.analytic[tensor]!.data;
   const order = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!));
   // The largest smooth element, or (every element a kink, as in relu-kink) the largest.
@@ -93,17 +96,17 @@ function fdThreshold(golden: GoldenCase, dtype: DType): Threshold {
     ? [Math.min(check.oneSided.left, check.oneSided.right) - check.bound.total, Math.max(check.oneSided.left, check.oneSided.right) + check.bound.total]
     : [check.numeric - check.bound.total, check.numeric + check.bound.total];
   const threshold = relativeThreshold(check.analytic, lo, hi);
-  const grads = runTsOnGolden(golden)[dtype].results.grads;
-  const fails = (eps: number) => checkOneElement(mlpProblem(golden, dtype, perturbed(grads, tensor, i, eps)), tensor, i).verdict === 'fail';
+  const grads = referenceRuns(golden)[dtype].bwd.grads;
+  const fails = (eps: number) => checkOneElement(modelProblem(golden, dtype, perturbed(grads, tensor, i, eps)), tensor, i).verdict === 'fail';
   return { case: golden.name, oracle: 'fd', dtype, tensor, index: check.index, threshold, confirmed: fails(threshold * 1.1) && !fails(threshold * 0.9) };
 }
 
 /** Detection thresholds of every oracle, in every precision it runs in, for one golden. */
 export async function thresholds(golden: GoldenCase): Promise<Threshold[]> {
-  const ts = runTsOnGolden(golden);
+  const ts = referenceRuns(golden);
   const out: Threshold[] = [];
   for (const d of DTYPES) {
-    out.push(await pairThreshold(golden, ts, { actual: { source: 'ts', dtype: d }, expected: { source: 'torch', dtype: d } }, golden.expected[d], 'torch'));
+    out.push(await pairThreshold(golden, ts, { actual: { source: 'ts', dtype: d }, expected: { source: 'torch', dtype: d } }, golden.expected[d].results, 'torch'));
     out.push(fdThreshold(golden, d));
   }
   const onnx = await (await onnxOracleFor(golden)).run();

@@ -27,7 +27,7 @@ export function packageVersion(): string {
 
 async function evalCommand(io: Io, file: string, opts: { dtype?: DType; oracle: 'ts' | 'onnx' }): Promise<number> {
   const { loadGolden } = await import('../golden/load.ts');
-  const { resultsJson, runTs } = await import('../parity/results.ts');
+  const { runModel } = await import('../model/sequential.ts');
   const golden = loadGolden(file);
   let dtype = opts.dtype ?? golden.dtype;
   let results;
@@ -39,9 +39,11 @@ async function evalCommand(io: Io, file: string, opts: { dtype?: DType; oracle: 
     results = await oracle.run();
     dtype = oracle.dtype;
   } else {
-    results = runTs(golden.spec, golden.inputs, dtype).results;
+    results = runModel(golden.spec, golden.inputs, dtype).results;
   }
-  io.out(`${JSON.stringify(resultsJson(golden.name, dtype, results), null, 2)}\n`);
+  // Every tensor by its key (loss, logits, out.<m>, grad.<name>), as {shape, data}.
+  const tensors = Object.fromEntries([...results].map(([key, t]) => [key, { shape: [...t.shape], data: Array.from(t.data) }]));
+  io.out(`${JSON.stringify({ case: golden.name, dtype, tensors }, null, 2)}\n`);
   return EXIT.ok;
 }
 
@@ -56,9 +58,9 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
   if (files.length === 0) throw new InputError(args.join(' ') || GOLDENS_DIR, null, 'holds no golden files: nothing to check');
 
   const { loadGolden } = await import('../golden/load.ts');
-  const { CASES_FILE, GENERATOR_FILE, staleMessage, staleness } = await import('../golden/freshness.ts');
+  const { CASES_FILE, GENERATOR_SOURCES, staleMessage, staleness } = await import('../golden/freshness.ts');
   const { checkGolden, passed, reportInputOf } = await import('../parity/checkGoldens.ts');
-  const { summaryRows, summaryTable } = await import('../report/summary.ts');
+  const { summaryTable } = await import('../report/summary.ts');
   const checks: Awaited<ReturnType<typeof checkGolden>>[] = [];
   const inputFailures: { file: string; message: string }[] = [];
   // A golden or graph that cannot be read is reported and the others are still checked.
@@ -66,7 +68,7 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
     try {
       const golden = loadGolden(file);
       // In the gradparity repository itself, say when a golden lags behind its spec or generator.
-      if (existsSync(CASES_FILE) && existsSync(GENERATOR_FILE)) {
+      if (existsSync(CASES_FILE) && GENERATOR_SOURCES.every((f) => existsSync(f))) {
         const stale = staleness(golden);
         if (stale !== null) io.err(`gradparity: warning: ${staleMessage(golden, stale)}\n`);
       }
@@ -78,14 +80,14 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
     }
   }
   for (const note of new Set(checks.flatMap((c) => c.notes))) io.err(`gradparity: note: ${note}\n`);
-  if (checks.length > 0) io.out(`${summaryTable(summaryRows(checks))}\n`);
+  const { buildReport } = await import('../report/parityReport.ts');
+  const report = buildReport(reportInputOf(checks, inputFailures));
+  if (checks.length > 0) io.out(`${summaryTable(report.records)}\n`);
   const failed = checks.filter((c) => !passed(c));
   const verdict = failed.length === 0 && inputFailures.length === 0
     ? `all ${checks.length} cases within their derived bounds`
     : [failed.length > 0 ? `${failed.length} of ${checks.length} cases failed` : '', inputFailures.length > 0 ? `${inputFailures.length} input(s) could not be checked` : ''].filter(Boolean).join('; ');
   io.out(`\n${verdict}\n`);
-  const { buildReport } = await import('../report/parityReport.ts');
-  const report = buildReport(reportInputOf(checks, inputFailures));
   if (process.env.GITHUB_ACTIONS === 'true') {
     const { failureAnnotations } = await import('../report/annotations.ts');
     for (const line of failureAnnotations(report.records.map((record) => ({ record })))) io.out(`${line}\n`);
@@ -116,7 +118,7 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
   const { loadGolden } = await import('../golden/load.ts');
   const { finiteDifferenceCheck, StepTooSmall } = await import('../fd/engine.ts');
   const { concludeGradcheck, sweepElement } = await import('../fd/explain.ts');
-  const { mlpProblem } = await import('../fd/mlpProblem.ts');
+  const { modelProblem } = await import('../fd/modelProblem.ts');
   const { gradcheckText, sweepText } = await import('../report/gradcheckText.ts');
   const golden = loadGolden(file);
   const { dtype } = opts;
@@ -138,7 +140,7 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
   };
   let report;
   try {
-    report = finiteDifferenceCheck(mlpProblem(golden, dtype), fdOptions);
+    report = finiteDifferenceCheck(modelProblem(golden, dtype), fdOptions);
   } catch (err) {
     if (err instanceof StepTooSmall) throw new InputError(file, null, `--step: ${err.message}`);
     throw err;
@@ -150,7 +152,7 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
       throw new InputError(file, null, `--explain: ${tensor}[${index.join(',')}] is not an element of this case (it has ${Object.keys(golden.inputs.params).join(', ')} and x)`);
     }
   }
-  const outcome = concludeGradcheck((d) => mlpProblem(golden, d), report, opts.explain);
+  const outcome = concludeGradcheck((d) => modelProblem(golden, d), report, opts.explain);
   const { recheck, explanation, verdict } = outcome;
   io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, float64Recheck: recheck, explanation, verdict }, null, 2)}\n` : gradcheckText(golden.name, outcome));
   return verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;

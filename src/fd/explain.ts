@@ -2,7 +2,7 @@ import type { GoldenCase } from '../golden/load.ts';
 import { unitRoundoff, type DType } from '../tensor/dtype.ts';
 import { checkOneElement, estimateC2, FD_BOUND_PARTS, finiteDifferenceCheck, stepSweep, type FdElementCheck, type FdOptions, type FdProblem, type FdReport, type SweepPoint } from './engine.ts';
 import { ravelIndex } from '../tensor/tensor.ts';
-import { mlpProblem } from './mlpProblem.ts';
+import { modelProblem } from './modelProblem.ts';
 
 /** A finite-difference problem in a given precision: the same loss and analytic gradient, evaluated in `dtype`. */
 export type ProblemFor = (dtype: DType) => FdProblem;
@@ -136,7 +136,7 @@ export function explainDrift(problemFor: ProblemFor, report: FdReport, chosen?: 
  * float64 analytic gradient, against the prediction 2ε_f/step + |c₂|h², c₂ measured in float64.
  */
 export function sweepElement(golden: GoldenCase, dtype: DType, tensor: string, index: readonly number[], divideBy: FdOptions['divideBy'] = 'actual'): { reference: number; c2: number; points: SweepPoint[] } {
-  const f64 = mlpProblem(golden, 'float64');
+  const f64 = modelProblem(golden, 'float64');
   const shape = f64.point[tensor]?.shape;
   if (shape === undefined) throw new RangeError(`no tensor ${tensor}; the case has ${Object.keys(f64.point).join(', ')}`);
   if (index.length !== shape.length || index.some((i, axis) => !(i >= 0 && i < shape[axis]!))) {
@@ -146,5 +146,5 @@ export function sweepElement(golden: GoldenCase, dtype: DType, tensor: string, i
   const reference = f64.analytic[tensor]!.data[flat]!;
   // Truncation dominates at h = 1e-3 in float64 (rounding there is ~1e-12), so c₂ is measured cleanly.
   const c2 = estimateC2(f64, tensor, flat, 1e-3 * Math.max(1, Math.abs(f64.point[tensor]!.data[flat]!)));
-  return { reference, c2, points: stepSweep(mlpProblem(golden, dtype), tensor, flat, reference, c2, { divideBy }) };
+  return { reference, c2, points: stepSweep(modelProblem(golden, dtype), tensor, flat, reference, c2, { divideBy }) };
 }

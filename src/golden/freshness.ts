@@ -6,6 +6,19 @@ import type { GoldenCase } from './load.ts';
 
 export const CASES_FILE = 'scripts/cases.json';
 export const GENERATOR_FILE = 'scripts/generate_goldens.py';
+/**
+ * Everything that decides what a golden holds: the generator and the torch-free modules it reads
+ * the op table and the case specs from. The provenance's generatorSha256 is over their bytes,
+ * concatenated in this order (GENERATOR_SOURCES in the generator).
+ */
+export const GENERATOR_SOURCES = [GENERATOR_FILE, 'scripts/op_table.py', 'scripts/case_specs.py'] as const;
+
+/** The SHA-256 the generator records for its sources (or for the given files, in order). */
+export function generatorSha256(files: readonly string[] = GENERATOR_SOURCES): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(readFileSync(file));
+  return hash.digest('hex');
+}
 
 /** The case specs of scripts/cases.json; a damaged file is bad input that names itself. */
 export function readCaseSpecs(file: string = CASES_FILE): Record<string, unknown>[] {
@@ -42,9 +55,9 @@ export const REGENERATE_ALL = 'npm run goldens';
  * Why a golden no longer matches what the generator would write from the current sources: its
  * case spec changed, or the generator did, or its case is gone from the specs. Null when fresh.
  */
-export function staleness(golden: GoldenCase, files: { cases?: string; generator?: string } = {}): Staleness | null {
+export function staleness(golden: GoldenCase, files: { cases?: string; generator?: readonly string[] } = {}): Staleness | null {
   const casesFile = files.cases ?? CASES_FILE;
-  const generatorFile = files.generator ?? GENERATOR_FILE;
+  const generatorFiles = files.generator ?? GENERATOR_SOURCES;
   const reasons: string[] = [];
   // `--case x` needs x in the specs, and a changed generator makes every golden stale.
   let wholeSet = false;
@@ -56,9 +69,8 @@ export function staleness(golden: GoldenCase, files: { cases?: string; generator
     const fields = changedFields(spec, golden.provenance.spec);
     if (fields.length > 0) reasons.push(`its spec in ${casesFile} changed (${fields.join(', ')}) since it was generated`);
   }
-  const generatorSha = createHash('sha256').update(readFileSync(generatorFile)).digest('hex');
-  if (generatorSha !== golden.provenance.generatorSha256) {
-    reasons.push(`${generatorFile} changed since it was generated`);
+  if (generatorSha256(generatorFiles) !== golden.provenance.generatorSha256) {
+    reasons.push(`the generator (${generatorFiles.join(', ')}) changed since it was generated`);
     wholeSet = true;
   }
   if (reasons.length === 0) return null;

@@ -5,10 +5,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { visit } from 'jsonc-parser';
 import type { z } from 'zod';
 import { InputError, type PathSegment } from '../errors.ts';
-import type { Target } from '../nn/crossEntropy.ts';
-import type { MlpInputs } from '../nn/mlp.ts';
-import { layerNames, parameterShapes } from '../nn/names.ts';
-import { numClasses, type ModelSpec } from '../nn/spec.ts';
+import { resultKeys, resultShapes, type ModelInputs } from '../model/sequential.ts';
+import { numClasses, parameterShapes, type ModelSpec } from '../model/spec.ts';
+import { lossOp } from '../ops/registry.ts';
+import type { Target } from '../ops/types.ts';
+import type { Results, TensorKey } from '../results/keys.ts';
 import { DTYPES, rounderFor, type DType } from '../tensor/dtype.ts';
 import { numel, sameShape, tensor, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
 import { GoldenJson, type FloatTensorJson, type OnnxGraphJson } from './schema.ts';
@@ -17,11 +18,8 @@ import { GoldenJson, type FloatTensorJson, type OnnxGraphJson } from './schema.t
 export interface ExpectedResults {
   /** The case's inputs were rounded to this precision before torch ran (float32 run of a float64 case). */
   readonly inputsRounded: boolean;
-  readonly loss: number;
-  readonly logits: Tensor;
-  /** Each layer's Linear output, in layer order. */
-  readonly preActivations: readonly Tensor[];
-  readonly grads: NamedTensors;
+  /** Every tensor, by key: loss, logits, each module's output (`out.<m>`), each gradient (`grad.<name>`). */
+  readonly results: Results;
 }
 
 /** A validated golden: everything typed, every tensor checked against its shape and digest. */
@@ -32,7 +30,7 @@ export interface GoldenCase {
   readonly spec: ModelSpec;
   /** The precision the inputs are stored in. */
   readonly dtype: DType;
-  readonly inputs: MlpInputs;
+  readonly inputs: ModelInputs;
   readonly expected: Readonly<Record<DType, ExpectedResults>>;
   /** The exported training graph; `path` is resolved against the golden's directory. */
   readonly onnx: OnnxGraphJson & { readonly path: string };
@@ -125,12 +123,8 @@ class GoldenDecoder {
     const target = this.target(spec, batch);
     const params = this.namedTensors(json.parameters, ['parameters'], json.dtype, parameterShapes(spec));
     this.checkSpecValues({ x, target: target.kind === 'probabilities' ? target.probs : { shape: [batch], data: Float64Array.from(target.indices) }, ...params });
-    const gradShapes = new Map<string, readonly number[]>([['x', x.shape]]);
-    for (const [name, shape] of parameterShapes(spec)) gradShapes.set(name, shape);
     this.checkSpecAgrees(batch);
-    const expected = Object.fromEntries(
-      DTYPES.map((dtype) => [dtype, this.results(spec, dtype, batch, gradShapes)]),
-    ) as Record<DType, ExpectedResults>;
+    const expected = Object.fromEntries(DTYPES.map((dtype) => [dtype, this.results(spec, dtype, batch)])) as Record<DType, ExpectedResults>;
     return {
       file: this.file,
       name: json.case,
@@ -179,10 +173,8 @@ class GoldenDecoder {
 
   private onnxGraph(spec: ModelSpec): GoldenCase['onnx'] {
     const { onnx } = this.json;
-    const params = [...parameterShapes(spec).keys()];
-    const modules = layerNames(spec).map((n) => n.module);
-    const inputs = ['x', 'target', ...params];
-    const outputs = ['loss', 'logits', ...modules.map((m) => `output.${m}`), ...['x', ...params].map((n) => `grad.${n}`)];
+    const inputs = ['x', 'target', ...parameterShapes(spec).keys()];
+    const outputs = resultKeys(spec);
     if (onnx.file !== `onnx/${this.json.case}.onnx`) this.fail(['onnx', 'file'], `is ${onnx.file}, expected onnx/${this.json.case}.onnx`);
     if (onnx.dtype !== this.json.dtype) this.fail(['onnx', 'dtype'], `is ${onnx.dtype}, the case is ${this.json.dtype}`);
     if (onnx.inputs.join() !== inputs.join()) this.fail(['onnx', 'inputs'], `are [${onnx.inputs.join(', ')}], expected [${inputs.join(', ')}]`);
@@ -209,9 +201,10 @@ class GoldenDecoder {
     const t = this.json.inputs.target;
     const path = ['inputs', 'target'];
     const classes = numClasses(spec);
-    if (spec.loss.target === 'probabilities') {
+    const layout = lossOp(spec.loss).targetLayout(spec.loss, batch, classes);
+    if (layout.kind === 'probabilities') {
       if (t.dtype === 'int64') this.fail([...path, 'dtype'], `is int64, the loss takes probabilities in ${this.json.dtype}`);
-      return { kind: 'probabilities', probs: this.floatTensor(t, path, this.json.dtype, [batch, classes]) };
+      return { kind: 'probabilities', probs: this.floatTensor(t, path, this.json.dtype, layout.shape) };
     }
     if (t.dtype !== 'int64') this.fail([...path, 'dtype'], `is ${t.dtype}, the loss takes int64 class indices`);
     if (!sameShape(t.shape, [batch])) this.fail([...path, 'shape'], `is [${t.shape.join(', ')}], expected [${batch}]`);
@@ -243,20 +236,12 @@ class GoldenDecoder {
     return out;
   }
 
-  private results(spec: ModelSpec, dtype: DType, batch: number, gradShapes: ReadonlyMap<string, readonly number[]>): ExpectedResults {
+  private results(spec: ModelSpec, dtype: DType, batch: number): ExpectedResults {
     const r = this.json.expected[dtype];
     const path = ['expected', dtype];
     const roundedInputs = dtype === 'float32' && this.json.dtype === 'float64';
     if (r.inputsRounded !== roundedInputs) this.fail([...path, 'inputsRounded'], `is ${r.inputsRounded}, expected ${roundedInputs} for a ${this.json.dtype} case`);
-    const preShapes = new Map(layerNames(spec).map((n, i) => [String(n.module), [batch, spec.layers[i]!.out]]));
-    const pre = this.namedTensors(r.preActivations, [...path, 'preActivations'], dtype, preShapes);
-    const grads = this.namedTensors(r.grads, [...path, 'grads'], dtype, gradShapes);
-    return {
-      inputsRounded: r.inputsRounded,
-      loss: this.floatTensor(r.loss, [...path, 'loss'], dtype, []).data[0]!,
-      logits: this.floatTensor(r.logits, [...path, 'logits'], dtype, [batch, numClasses(spec)]),
-      preActivations: [...preShapes.keys()].map((k) => pre[k]!),
-      grads,
-    };
+    const tensors = this.namedTensors(r.tensors, [...path, 'tensors'], dtype, resultShapes(spec, batch));
+    return { inputsRounded: r.inputsRounded, results: new Map(resultKeys(spec).map((k) => [k, tensors[k]!] as [TensorKey, Tensor])) };
   }
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { ModelSpec } from '../nn/spec.ts';
+import { ModelSpec } from '../model/spec.ts';
 
 /**
- * The golden file format, version 1. This zod schema is the single definition: the loader
+ * The golden file format, version 2 (a Sequential of op modules, results by tensor key). This zod schema is the single definition: the loader
  * validates with it and goldens/schema.json is generated from it (by `npm run goldens`), so Python
  * tooling can validate the same files. Checks a JSON Schema cannot express (data length against
  * shape, digests, names against the model) live in load.ts.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const Shape = z.array(z.number().int().nonnegative());
@@ -29,15 +29,14 @@ export const IndexTensorJson = z.strictObject({
   data: z.array(z.number().int()),
 });
 
+// loss, logits, out.<module>, grad.<name>: the keys of src/results/keys.ts.
+const TensorKeyJson = z.string().regex(/^(loss|logits|out\.\d+|grad\..+)$/, 'a tensor key: loss, logits, out.<module> or grad.<name>');
+
 export const ResultsJson = z.strictObject({
   /** True when the case's inputs were rounded to this precision before the run. */
   inputsRounded: z.boolean(),
-  loss: FloatTensorJson,
-  logits: FloatTensorJson,
-  /** Each Linear's output (before its activation), keyed by its Sequential index. */
-  preActivations: z.record(z.string().regex(/^\d+$/), FloatTensorJson),
-  /** ∂loss/∂x and ∂loss/∂(every parameter), by state_dict name. */
-  grads: z.record(z.string(), FloatTensorJson),
+  /** Every tensor torch computed, by key: loss, logits, each module's output, each gradient. */
+  tensors: z.record(TensorKeyJson, FloatTensorJson),
 });
 
 /** The case's joint forward + backward graph, exported from PyTorch autograd. */
@@ -49,7 +48,7 @@ export const OnnxGraphJson = z.strictObject({
   opset: z.number().int().positive(),
   /** Graph input names: x, target, then the parameters in state_dict order. */
   inputs: z.array(z.string()),
-  /** Graph output names: loss, logits, output.<module> per layer, grad.<name> per gradient. */
+  /** Graph output names: the tensor keys, in the order of the results. */
   outputs: z.array(z.string()),
 });
 export type OnnxGraphJson = z.infer<typeof OnnxGraphJson>;

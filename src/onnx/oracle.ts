@@ -3,10 +3,9 @@ import { readFileSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
 import type { GoldenCase } from '../golden/load.ts';
-import { layerNames } from '../nn/names.ts';
-import type { Results } from '../parity/results.ts';
+import type { Results, TensorKey } from '../results/keys.ts';
 import type { DType } from '../tensor/dtype.ts';
-import { sameShape, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
+import { sameShape, type Tensor } from '../tensor/tensor.ts';
 
 /** The command that installs the optional peer dependency, without the CUDA download its install script would try. */
 export const ONNXRUNTIME_INSTALL = 'npm install --save-dev onnxruntime-node --onnxruntime-node-install=skip';
@@ -129,34 +128,21 @@ export class OnnxOracle {
     return { x: float(inputs.x), target, ...Object.fromEntries(params) };
   }
 
-  /** Runs the graph on the golden's inputs and returns results in the TS model's shape. */
+  /** Runs the graph on the golden's inputs; its outputs are named by the tensor keys, so they are the results. */
   async run(): Promise<Results> {
     const out = await this.session.run(this.feeds());
-    const expected = this.golden.expected[this.dtype];
-    const expectedShape = (name: string): readonly number[] => {
-      if (name === 'loss') return [];
-      if (name === 'logits') return expected.logits.shape;
-      if (name.startsWith('grad.')) return expected.grads[name.slice(5)]!.shape;
-      const layer = layerNames(this.golden.spec).findIndex((n) => `output.${n.module}` === name);
-      return expected.preActivations[layer]!.shape;
-    };
-    const take = (name: string): Tensor => {
-      const value = out[name];
-      const fail = (why: string) => new InputError(this.golden.onnx.path, null, `${why} (golden ${this.golden.file})`);
-      if (value === undefined) throw fail(`graph produced no output ${name}`);
-      if (value.type !== this.dtype) throw fail(`output ${name} is ${value.type}, expected ${this.dtype}`);
+    const expected = this.golden.expected[this.dtype].results;
+    const results = new Map<TensorKey, Tensor>();
+    const fail = (why: string) => new InputError(this.golden.onnx.path, null, `${why} (golden ${this.golden.file})`);
+    for (const [key, like] of expected) {
+      const value = out[key];
+      if (value === undefined) throw fail(`graph produced no output ${key}`);
+      if (value.type !== this.dtype) throw fail(`output ${key} is ${value.type}, expected ${this.dtype}`);
       const shape = value.dims.map(Number);
-      if (!sameShape(shape, expectedShape(name))) throw fail(`output ${name} has shape [${shape.join(', ')}], expected [${expectedShape(name).join(', ')}]`);
-      return { shape, data: value.data as Float32Array | Float64Array };
-    };
-    const grads: NamedTensors = {};
-    for (const name of ['x', ...Object.keys(this.golden.inputs.params)]) grads[name] = take(`grad.${name}`);
-    return {
-      loss: take('loss').data[0]!,
-      logits: take('logits'),
-      preActivations: layerNames(this.golden.spec).map((n) => take(`output.${n.module}`)),
-      grads,
-    };
+      if (!sameShape(shape, like.shape)) throw fail(`output ${key} has shape [${shape.join(', ')}], expected [${like.shape.join(', ')}]`);
+      results.set(key, { shape, data: value.data as Float32Array | Float64Array });
+    }
+    return results;
   }
 
   async release(): Promise<void> {

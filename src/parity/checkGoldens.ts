@@ -1,15 +1,15 @@
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
-import { mlpProblem } from '../fd/mlpProblem.ts';
+import { modelProblem } from '../fd/modelProblem.ts';
 import type { GoldenCase } from '../golden/load.ts';
-import type { DriftSection, ReportInput, SweepSection, InputFailure } from '../report/parityReport.ts';
+import { onnxOracleFor, OnnxRuntimeMissing } from '../onnx/oracle.ts';
+import type { DriftSection, InputFailure, ReportInput, SweepSection } from '../report/parityReport.ts';
+import type { Results } from '../results/keys.ts';
 import { DTYPES, type DType } from '../tensor/dtype.ts';
 import type { ComparisonRecord } from '../tolerance/compare.ts';
+import { comparePair, referenceRuns, type ReferenceRuns } from './compare.ts';
 import { fdRecords } from './fdRecords.ts';
 import { failingFdSweeps, NOTEBOOK, notebookDrift } from './notebook.ts';
-import type { Pair } from './compareResults.ts';
-import { OnnxRuntimeMissing } from '../onnx/oracle.ts';
-import { compareWithOnnx, onnxPairs } from './onnxParity.ts';
-import { compareWithTorch, runTsOnGolden, TORCH_COMPARISONS } from './torchParity.ts';
+import { mainJobPairs, type Pair } from './pairs.ts';
 
 /** Everything the suite found for one golden. */
 export interface CaseCheck {
@@ -17,6 +17,9 @@ export interface CaseCheck {
   readonly file: string;
   /** The precision the golden's inputs are stored in. */
   readonly dtype: DType;
+  /** The pairs the main job compares, as data. */
+  readonly pairs: readonly Pair[];
+  /** Every tensor of every pair that produces results (all but finite differences). */
   readonly records: readonly ComparisonRecord[];
   /** Finite differences of the TS loss against the TS analytic gradient, per precision. */
   readonly fd: Readonly<Record<DType, FdReport>>;
@@ -25,8 +28,6 @@ export interface CaseCheck {
   readonly sweeps: readonly SweepSection[];
   /** Oracles that could not run, and why (onnxruntime-node not installed): said, never hidden. */
   readonly notes: readonly string[];
-  /** Whether onnxruntime ran the golden's graph. */
-  readonly onnxRan: boolean;
 }
 
 /**
@@ -37,43 +38,59 @@ export interface CaseCheck {
 export const MAIN_JOB_FD = { mode: 'directional', directions: 8, step: 'auto', seed: 0 } as const;
 
 /**
+ * Where a side's results come from: the TS reference, torch's golden, onnxruntime running the
+ * exported graph. Each produces the same keyed Results; undefined when it has none in a precision
+ * (a graph exists in its case's precision only).
+ */
+type ResultsSource = (dtype: DType) => Promise<Results | undefined>;
+
+function resultSources(golden: GoldenCase, ts: ReferenceRuns): Readonly<Record<string, ResultsSource>> {
+  let onnx: Promise<Results> | undefined;
+  return {
+    ts: async (d) => ts[d].results,
+    torch: async (d) => golden.expected[d].results,
+    onnx: (d) => (d === golden.onnx.dtype ? (onnx ??= onnxOracleFor(golden).then((o) => o.run())) : Promise.resolve(undefined)),
+  };
+}
+
+/**
  * The main job on one golden (what `gradparity check` runs): the TS reference against torch in
  * both precisions and against onnxruntime, torch float32 against float64, and directional finite
  * differences in both precisions, every tensor held to its derived bound.
  */
 export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
-  const file = golden.file;
-  const ts = runTsOnGolden(golden);
+  const ts = referenceRuns(golden);
+  const sources = resultSources(golden, ts);
+  const pairs = mainJobPairs(golden);
   const notes: string[] = [];
-  const onnx = await compareWithOnnx(golden, ts).catch((err: unknown) => {
-    if (!(err instanceof OnnxRuntimeMissing)) throw err;
-    notes.push(`onnxruntime: not run: ${err.message}`);
-    return null;
-  });
-  const records = [...compareWithTorch(golden, ts), ...(onnx ?? [])];
-  const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(mlpProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;
+  const records: ComparisonRecord[] = [];
+  for (const pair of pairs.filter((p) => p.actual.source !== 'fd')) {
+    let sides: [Results | undefined, Results | undefined];
+    try {
+      sides = [await sources[pair.actual.source]!(pair.actual.dtype as DType), await sources[pair.expected.source]!(pair.expected.dtype as DType)];
+    } catch (err) {
+      if (!(err instanceof OnnxRuntimeMissing)) throw err;
+      const note = `onnxruntime: not run: ${err.message}`;
+      if (!notes.includes(note)) notes.push(note);
+      continue;
+    }
+    const [actual, expected] = sides;
+    if (actual === undefined || expected === undefined) throw new RangeError(`${golden.name}: no results for ${pair.actual.source} or ${pair.expected.source} in this precision`);
+    records.push(...comparePair(golden, ts, pair, actual, expected));
+  }
+  const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(modelProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;
   const notebook = golden.name === NOTEBOOK.case ? notebookDrift(golden) : undefined;
   return {
     case: golden.name,
-    file,
+    file: golden.file,
     dtype: golden.dtype,
+    pairs,
     records,
     fd,
     drifts: notebook ? [notebook.drift] : [],
     sweeps: [...(notebook?.sweeps ?? []), ...DTYPES.flatMap((d) => failingFdSweeps(golden, fd[d]))],
     notes,
-    onnxRan: onnx !== null,
   };
-}
-
-/**
- * Every pair the main job compares on a golden, as data: torch's golden against TS, itself and
- * the other precision; onnxruntime against both in the graph's precision; finite differences
- * against the analytic gradient in each precision.
- */
-export function mainJobPairs(golden: GoldenCase): Pair[] {
-  const fd = DTYPES.map((dtype): Pair => ({ actual: { source: 'fd', dtype }, expected: { source: 'ts', dtype } }));
-  return [...TORCH_COMPARISONS, ...onnxPairs(golden.onnx.dtype), ...fd];
 }
 
 /** Everything the checks found, as the pieces of a parity report. */

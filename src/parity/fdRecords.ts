@@ -1,4 +1,5 @@
 import type { FdElementCheck, FdReport } from '../fd/engine.ts';
+import { gradKey } from '../results/keys.ts';
 import { ulpDistance } from '../tensor/ulp.ts';
 import type { ComparisonRecord, ElementReport } from '../tolerance/compare.ts';
 
@@ -28,7 +29,7 @@ export function fdRecords(caseName: string, report: FdReport, file?: string): Co
   const actual = { source: 'fd', dtype: report.dtype };
   const expected = { source: 'ts', dtype: report.dtype };
   const groups = new Map<string, { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number; verdict: string }[]>();
-  for (const e of report.elements) groups.set(`grad[${e.tensor}]`, [...(groups.get(`grad[${e.tensor}]`) ?? []), e]);
+  for (const e of report.elements) groups.set(gradKey(e.tensor), [...(groups.get(gradKey(e.tensor)) ?? []), e]);
   // Directions are kept after a fallback too: a failed direction is evidence in its own right.
   if (report.directions.length > 0) {
     groups.set('directional', report.directions.map((d) => ({ ...d, index: [d.direction] })));

@@ -1,6 +1,6 @@
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
 import { explainDrift, sweepElement } from '../fd/explain.ts';
-import { mlpProblem } from '../fd/mlpProblem.ts';
+import { modelProblem } from '../fd/modelProblem.ts';
 import type { GoldenCase } from '../golden/load.ts';
 import type { DriftSection, SweepSection } from '../report/parityReport.ts';
 import type { DType } from '../tensor/dtype.ts';
@@ -18,8 +18,8 @@ export const NOTEBOOK = {
 
 /** The notebook's float32 check (h = 1e-5) of dL/dx[0] redone, explained, and swept over h. */
 export function notebookDrift(golden: GoldenCase): { drift: DriftSection; sweeps: SweepSection[] } {
-  const report = finiteDifferenceCheck(mlpProblem(golden, NOTEBOOK.dtype), { step: NOTEBOOK.step });
-  const explanation = explainDrift((dtype) => mlpProblem(golden, dtype), report, NOTEBOOK);
+  const report = finiteDifferenceCheck(modelProblem(golden, NOTEBOOK.dtype), { step: NOTEBOOK.step });
+  const explanation = explainDrift((dtype) => modelProblem(golden, dtype), report, NOTEBOOK);
   if (explanation === undefined) throw new Error(`${golden.name}: the notebook's element ${NOTEBOOK.tensor}[${NOTEBOOK.index}] did not drift at all`);
   const sweeps = (['float32', 'float64'] as const).map((dtype) => sweepSection(golden, dtype, NOTEBOOK.tensor, NOTEBOOK.index, "the notebook's dL/dx[0]"));
   const note = `the notebook's numpy float32 check printed ${NOTEBOOK.notebookNumeric}; numpy's float32 exp and log round differently, and the quotient moves in steps of ulp(L)/step`;

@@ -1,10 +1,10 @@
 import type { GoldenCase } from '../golden/load.ts';
 import { dtypeOf, type DType } from '../tensor/dtype.ts';
 import { scalar, tensor, type Tensor } from '../tensor/tensor.ts';
+import { modelBounds } from '../model/bounds.ts';
+import { runModel, type ModelRun } from '../model/sequential.ts';
+import { gradKey, type TensorKey } from '../results/keys.ts';
 import { compareTensors, type ComparisonRecord } from '../tolerance/compare.ts';
-import { mlpBounds } from '../tolerance/mlpBound.ts';
-import { namedBounds } from './compareResults.ts';
-import { namedResultTensors, runTs, type TsRun } from './results.ts';
 
 /** What an implementation hands in for one tensor: a Tensor, a bare typed array, or a number (the loss). */
 export type YourTensor = Tensor | Float32Array | Float64Array | number;
@@ -28,18 +28,18 @@ export function asTensor(value: YourTensor | ArrayLike<number>, shape?: readonly
 
 // The TS reference run of a golden gives the magnitudes every bound is built from; it is the
 // same for every tensor of the golden, so it is made once per golden and precision.
-const referenceRuns = new WeakMap<GoldenCase, Partial<Record<DType, TsRun>>>();
+const referenceRuns = new WeakMap<GoldenCase, Partial<Record<DType, ModelRun>>>();
 
-function referenceRun(golden: GoldenCase, dtype: DType): TsRun {
+function referenceRun(golden: GoldenCase, dtype: DType): ModelRun {
   const runs = referenceRuns.get(golden) ?? {};
-  runs[dtype] ??= runTs(golden.spec, golden.inputs, dtype);
+  runs[dtype] ??= runModel(golden.spec, golden.inputs, dtype);
   referenceRuns.set(golden, runs);
   return runs[dtype];
 }
 
-/** `loss`, `logits`, `output[<module>]`, or a gradient by its state_dict name (`x`, `0.weight`). */
-function resultName(name: string): string {
-  return name === 'loss' || name === 'logits' || name.startsWith('output[') ? name : `grad[${name}]`;
+/** The key of what `name` asks for: `loss`, `logits` and `out.<m>` are keys already; any other name is a gradient's (`x`, `0.weight`). */
+function keyOf(name: string): TensorKey {
+  return name === 'loss' || name === 'logits' || /^out\.\d+$/.test(name) ? (name as TensorKey) : gradKey(name);
 }
 
 /**
@@ -47,24 +47,25 @@ function resultName(name: string): string {
  * within the bound derived for two implementations of the same computation in your precision
  * (the typed array's, or `options.dtype` for a plain number; by default the golden's).
  *
- * `name` is `loss`, `logits`, `x` or a parameter's state_dict name (`0.weight`). Your
- * implementation's own pre-activations are unknown, so a ReLU branch allowance is granted wherever
- * a pre-activation lies within its bound of 0. Throws a RangeError for a name the golden does not
- * have, listing the ones it has.
+ * `name` is `loss`, `logits`, `out.<module>`, `x` or a parameter's state_dict name (`0.weight`).
+ * Your implementation's own module outputs are unknown, so a ReLU branch allowance is granted
+ * wherever its input lies within its bound of 0. Throws a RangeError for a name the golden does
+ * not have, listing the ones it has.
  */
 export function compareWithGolden(golden: GoldenCase, name: string, value: YourTensor, options: { dtype?: DType } = {}): ComparisonRecord {
   const dtype = options.dtype ?? precisionOf(value, golden.dtype);
   const run = referenceRun(golden, dtype);
-  const tensorName = resultName(name);
-  const expected = new Map(namedResultTensors(golden.spec, golden.expected[dtype], dtype)).get(tensorName);
+  const key = keyOf(name);
+  const torch = golden.expected[dtype].results;
+  const expected = torch.get(key);
   if (expected === undefined) {
-    throw new RangeError(`${golden.name} has no tensor ${name}; use loss, logits, x or one of ${Object.keys(golden.inputs.params).join(', ')}`);
+    throw new RangeError(`${golden.name} has no tensor ${name}; use loss, logits, out.<module>, x or one of ${Object.keys(golden.inputs.params).join(', ')}`);
   }
-  const bounds = mlpBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [dtype, dtype], preActivations: [null, golden.expected[dtype].preActivations] });
+  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [dtype, dtype], sideResults: [null, torch] });
   return compareTensors(
-    { case: golden.name, file: golden.file, tensor: tensorName, actual: { source: 'yours', dtype }, expected: { source: 'torch', dtype } },
+    { case: golden.name, file: golden.file, tensor: key, actual: { source: 'yours', dtype }, expected: { source: 'torch', dtype } },
     asTensor(value, expected.shape, dtype),
     expected,
-    namedBounds(golden.spec, bounds, dtype, run.results).get(tensorName)!,
+    bounds.get(key)!,
   );
 }

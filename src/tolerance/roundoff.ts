@@ -1,4 +1,6 @@
-import { unitRoundoff, type DType } from '../tensor/dtype.ts';
+import { rounderFor, unitRoundoff, type DType } from '../tensor/dtype.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { boundFrom, type ErrorBound } from './errorBound.ts';
 
 /**
  * γ_n = n·u / (1 − n·u): the relative error bound of a sum or dot product of n terms computed
@@ -50,4 +52,17 @@ export class Roundoffs {
   ulps(k: number): number {
     return this.us.reduce((sum, u) => sum + k * u, 0);
   }
+}
+
+/** The precisions of the two sides of a comparison ('exact' for a mathematically exact reference). */
+export type Sides = readonly [DType | 'exact', DType | 'exact'];
+
+/**
+ * |round_A(v) − round_B(v)| per element: how far apart the inputs the two sides computed with are
+ * (a float64 input rounded to float32 on one side only), as the `inputRounding` part.
+ */
+export function inputDifference(t: Tensor, sides: Sides): ErrorBound {
+  const round = (d: DType | 'exact') => rounderFor(d === 'exact' ? 'float64' : d);
+  const [ra, rb] = [round(sides[0]), round(sides[1])];
+  return boundFrom(t.shape, 'inputRounding', Float64Array.from(t.data, (v) => Math.abs(ra(v) - rb(v))));
 }

@@ -21,15 +21,15 @@ describe('gradparity eval', () => {
     const { code, out } = await cli('eval', SEED);
     expect(code).toBe(EXIT.ok);
     const json = JSON.parse(out);
-    expect(json).toMatchObject({ case: 'seed-3-4-2', dtype: 'float32', logits: { shape: [1, 2] } });
-    expect(json.grads.x).toEqual({ shape: [1, 3], data: [-0.04542700573801994, 0.22713501751422882, -0.18170802295207977] });
-    expect(Object.keys(json.grads)).toEqual(['x', '0.weight', '0.bias', '2.weight', '2.bias']);
+    expect(json).toMatchObject({ case: 'seed-3-4-2', dtype: 'float32', tensors: { logits: { shape: [1, 2] } } });
+    expect(json.tensors['grad.x']).toEqual({ shape: [1, 3], data: [-0.04542700573801994, 0.22713501751422882, -0.18170802295207977] });
+    expect(Object.keys(json.tensors)).toEqual(['loss', 'logits', 'out.0', 'out.1', 'out.2', 'grad.x', 'grad.0.weight', 'grad.0.bias', 'grad.2.weight', 'grad.2.bias']);
   });
 
   it('evaluates in float64 on request', async () => {
     const json = JSON.parse((await cli('eval', SEED, '--dtype', 'float64')).out);
     expect(json.dtype).toBe('float64');
-    expect(json.grads.x.data[0]).toBeCloseTo(-0.04542700568720689, 16);
+    expect(json.tensors['grad.x'].data[0]).toBeCloseTo(-0.04542700568720689, 16);
   });
 
   it('exits 2 with a one-line reason for a missing file', async () => {
@@ -45,11 +45,11 @@ describe('gradparity eval', () => {
 });
 
 describe('gradparity check', () => {
-  it('prints a table row per case and precision and exits 0 when all pass', async () => {
+  it('prints the matrix, a row per case and a column per pair, and exits 0 when all pass', async () => {
     const { code, out } = await cli('check', SEED, '--no-reports');
     expect(code).toBe(EXIT.ok);
-    expect(out).toMatch(/^seed-3-4-2 +float32 .* pass$/m);
-    expect(out).toMatch(/^seed-3-4-2 +float64 .* pass$/m);
+    expect(out).toMatch(/^case +TS↔torch f32 +TS↔torch f64 +TS f32↔torch f64 +golden f32↔f64 +TS↔onnxruntime +onnxruntime↔torch +FD↔analytic f32 +FD↔analytic f64 +verdict$/m);
+    expect(out).toMatch(/^seed-3-4-2 +0% +3\.8% +12% +12% +0% +0% +\S+% +\S+% +pass$/m);
   });
 
   it('takes a directory, and skips files that are not goldens by their content', async () => {
@@ -97,7 +97,7 @@ describe('gradparity check in GitHub Actions', () => {
     try {
       // A golden whose float64 gradient was edited and its digest forged: torch's side is wrong.
       const golden = JSON.parse(readFileSync(SEED, 'utf8'));
-      const grad = golden.expected.float64.grads['0.bias'];
+      const grad = golden.expected.float64.tensors['grad.0.bias'];
       grad.data[1] = grad.data[1] * (1 + 1e-6);
       grad.sha256 = createHash('sha256').update(new Uint8Array(new Float64Array(grad.data).buffer)).digest('hex');
       mkdirSync(join(dir, 'onnx'));
@@ -108,7 +108,7 @@ describe('gradparity check in GitHub Actions', () => {
       expect(code).toBe(EXIT.parityFailure);
       const annotations = out.split('\n').filter((l) => l.startsWith('::error '));
       expect(annotations.length).toBeGreaterThan(0);
-      expect(annotations[0]).toMatch(new RegExp(`^::error file=${join(dir, 'seed-3-4-2.json').replace(/[.]/g, '\\.')},line=1,title=gradparity%3A seed-3-4-2 grad\\[0\\.bias\\]%3A .* out of bounds::seed-3-4-2: grad\\[0\\.bias\\]: `));
+      expect(annotations[0]).toMatch(new RegExp(`^::error file=${join(dir, 'seed-3-4-2.json').replace(/[.]/g, '\\.')},line=1,title=gradparity%3A seed-3-4-2 grad\\.0\\.bias%3A .* out of bounds::seed-3-4-2: grad\\.0\\.bias: `));
     } finally {
       vi.unstubAllEnvs();
       rmSync(dir, { recursive: true, force: true });
@@ -143,7 +143,8 @@ describe('without onnxruntime-node (an optional peer dependency)', () => {
     const run = withoutOrt('check', SEED, '--no-reports');
     expect(run.status, run.stderr).toBe(EXIT.ok);
     expect(run.stderr).toBe(`gradparity: note: onnxruntime: not run: the ONNX oracle needs onnxruntime-node, which is not installed; install it with: ${ONNXRUNTIME_INSTALL}\n`);
-    expect(run.stdout).toMatch(/^seed-3-4-2 +float32 .* - \(onnxruntime-node not installed\) .* pass$/m);
+    expect(run.stdout).toMatch(/^case +TS↔torch f32 +TS↔torch f64 +TS f32↔torch f64 +golden f32↔f64 +FD↔analytic f32 +FD↔analytic f64 +verdict$/m);
+    expect(run.stdout).toMatch(/^seed-3-4-2 +.* pass$/m);
   });
 
   it('eval --oracle onnx is refused in one line naming the install command', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { finiteDifferenceCheck, type FdReport } from '../../src/fd/engine.ts';
 import { concludeGradcheck, explainDrift, sweepElement } from '../../src/fd/explain.ts';
-import { mlpProblem } from '../../src/fd/mlpProblem.ts';
+import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
-import { runTsOnGolden } from '../../src/parity/torchParity.ts';
+import { referenceRuns } from '../../src/parity/compare.ts';
 import { driftText } from '../../src/report/gradcheckText.ts';
 import { notebookDrift } from '../../src/parity/notebook.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
@@ -17,7 +17,7 @@ const x00 = (r: FdReport) => r.elements.find((e) => e.tensor === 'x' && e.index.
 const SAMPLE = 24;
 
 describe('the notebook\'s float32 drift, reproduced and explained', () => {
-  const notebook = finiteDifferenceCheck(mlpProblem(seed, 'float32'), { step: 1e-5 });
+  const notebook = finiteDifferenceCheck(modelProblem(seed, 'float32'), { step: 1e-5 });
   const element = x00(notebook);
 
   it('float32 with h = 1e-5 puts dL/dx[0] visibly off the analytic −0.04543', () => {
@@ -35,7 +35,7 @@ describe('the notebook\'s float32 drift, reproduced and explained', () => {
   });
 
   it('the explanation names float32 rounding and the quantum ulp(L)/step', () => {
-    const explanation = explainDrift((d) => mlpProblem(seed, d), notebook, { tensor: 'x', index: [0, 0] })!;
+    const explanation = explainDrift((d) => modelProblem(seed, d), notebook, { tensor: 'x', index: [0, 0] })!;
     expect(explanation.conclusion).toBe('noise');
     expect(explanation.dominant).toBe('rounding');
     expect(explanation.resolution).toBeCloseTo(2 ** -25 / element.step.actual, 10);
@@ -50,8 +50,8 @@ describe('the notebook\'s float32 drift, reproduced and explained', () => {
   });
 
   it('the auto step and float64 evaluation bring it to the limits the error analysis predicts', () => {
-    const auto = x00(finiteDifferenceCheck(mlpProblem(seed, 'float32'), { step: 'auto' }));
-    const float64 = x00(finiteDifferenceCheck(mlpProblem(seed, 'float64'), { step: 1e-5 }));
+    const auto = x00(finiteDifferenceCheck(modelProblem(seed, 'float32'), { step: 'auto' }));
+    const float64 = x00(finiteDifferenceCheck(modelProblem(seed, 'float64'), { step: 1e-5 }));
     // float32 at h ≈ 4e-3: rounding ε_f/h and truncation h²·f‴/6 balance near 1e-5 at most.
     expect(auto.absDiff).toBeLessThan(1e-5);
     // float64 with the notebook's step: ε_f/h ≈ 3e-10.
@@ -61,27 +61,27 @@ describe('the notebook\'s float32 drift, reproduced and explained', () => {
 
 describe.each(goldens.map((g) => [g.name, g] as const))('%s: finite differences', (_, golden: GoldenCase) => {
   it.for(['float32', 'float64'] as const)('pass every checked element in %s (auto step)', (dtype: DType) => {
-    const report = finiteDifferenceCheck(mlpProblem(golden, dtype), { maxElementsPerTensor: SAMPLE });
+    const report = finiteDifferenceCheck(modelProblem(golden, dtype), { maxElementsPerTensor: SAMPLE });
     const failures = report.elements.filter((e) => e.verdict === 'fail');
     expect(failures.map((e) => `${e.tensor}[${e.index}] |diff| ${e.absDiff} > ${e.bound.total}`)).toEqual([]);
     expect(report.verdict).toBe('pass');
   });
 
   it('catch one gradient element off by 1e-3 relative in float64', () => {
-    const ts = runTsOnGolden(golden).float64.results.grads;
+    const ts = referenceRuns(golden).float64.bwd.grads;
     // The last layer's weight: its elements never move a ReLU, so no element of it is a kink,
     // where only the bracket of one-sided slopes could be checked.
     const name = Object.keys(ts).filter((n) => n.endsWith('.weight')).at(-1)!;
     const data = ts[name]!.data.slice();
     const largest = Array.from(data).reduce((best, v, i) => (Math.abs(v) > Math.abs(data[best]!) ? i : best), 0);
     data[largest] = data[largest]! * (1 + 1e-3);
-    const report = finiteDifferenceCheck(mlpProblem(golden, 'float64', { ...ts, [name]: { shape: ts[name]!.shape, data } }), { maxElementsPerTensor: SAMPLE });
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float64', { ...ts, [name]: { shape: ts[name]!.shape, data } }), { maxElementsPerTensor: SAMPLE });
     expect(report.verdict).toBe('fail');
     expect(report.elements.filter((e) => e.verdict === 'fail').map((e) => e.tensor)).toEqual([name]);
   });
 
   it('pass in directional mode, float64', () => {
-    const report = finiteDifferenceCheck(mlpProblem(golden, 'float64'), { mode: 'directional', directions: 4 });
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional', directions: 4 });
     expect(report.directions.map((d) => d.verdict).filter((v) => v === 'fail')).toEqual([]);
     expect(report.fellBack).toBe(false);
   });
@@ -90,7 +90,7 @@ describe.each(goldens.map((g) => [g.name, g] as const))('%s: finite differences'
 describe('the ReLU kink case', () => {
   const golden = goldens.find((g) => g.name === 'relu-kink')!;
   it.each(['float32', 'float64'] as const)('recognises the kinks instead of failing them (%s)', (dtype) => {
-    const report = finiteDifferenceCheck(mlpProblem(golden, dtype));
+    const report = finiteDifferenceCheck(modelProblem(golden, dtype));
     expect(report.verdict).toBe('pass');
     // 0.bias[1] feeds a pre-activation that is exactly 0 for sample 0.
     const kinkBias = report.elements.find((e) => e.tensor === '0.bias' && e.index[0] === 1)!;
@@ -132,7 +132,7 @@ describe('the drift explanation never calls a real bug noise', () => {
   // element itself, so a sign flip there passes the float32 check; float64 does not hide it.
   const golden = goldens.find((g) => g.name === 'batch32-four-hidden')!;
   const flippedGrads = (dtype: DType) => {
-    const grads = { ...runTsOnGolden(golden)[dtype].results.grads };
+    const grads = { ...referenceRuns(golden)[dtype].bwd.grads };
     const t = grads['0.weight']!;
     const data = t.data.slice();
     const largest = Array.from(data).reduce((best, v, i) => (Math.abs(v) > Math.abs(data[best]!) ? i : best), 0);
@@ -143,8 +143,8 @@ describe('the drift explanation never calls a real bug noise', () => {
 
   it('calls a sign flip that float32 cannot see a bug, because float64 keeps it', () => {
     const { grads, index } = flippedGrads('float32');
-    const report = finiteDifferenceCheck(mlpProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
-    const explanation = explainDrift((d) => mlpProblem(golden, d, flippedGrads(d).grads), report, { tensor: '0.weight', index })!;
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
+    const explanation = explainDrift((d) => modelProblem(golden, d, flippedGrads(d).grads), report, { tensor: '0.weight', index })!;
     expect(explanation.element.verdict).toBe('pass'); // the float32 bound alone lets it through
     expect(explanation.remedies.map((r) => [r.label, r.check.verdict])).toEqual([['--dtype float64 (auto step)', 'fail']]);
     expect(explanation.conclusion).toBe('bug');
@@ -155,10 +155,10 @@ describe('the drift explanation never calls a real bug noise', () => {
 
   it('fails a float32 check that passes, on the float64 re-check, and explains the element that fails there', () => {
     const { grads, index } = flippedGrads('float32');
-    const report = finiteDifferenceCheck(mlpProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
     expect(report.verdict).toBe('pass');
     // Nobody names the element: the re-check finds it.
-    const outcome = concludeGradcheck((d) => mlpProblem(golden, d, flippedGrads(d).grads), report);
+    const outcome = concludeGradcheck((d) => modelProblem(golden, d, flippedGrads(d).grads), report);
     expect(outcome.recheck?.verdict).toBe('fail');
     expect(outcome.recheck?.elements.filter((e) => e.verdict === 'fail').map((e) => `${e.tensor}[${e.index}]`)).toEqual([`0.weight[${index}]`]);
     expect(outcome.explanation?.element.index).toEqual(index);
@@ -167,8 +167,8 @@ describe('the drift explanation never calls a real bug noise', () => {
   });
 
   it('passes a correct float32 check once float64 agrees', () => {
-    const report = finiteDifferenceCheck(mlpProblem(golden, 'float32'), { maxElementsPerTensor: 4 });
-    const outcome = concludeGradcheck((d) => mlpProblem(golden, d), report);
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float32'), { maxElementsPerTensor: 4 });
+    const outcome = concludeGradcheck((d) => modelProblem(golden, d), report);
     expect([outcome.recheck?.verdict, outcome.verdict]).toEqual(['pass', 'pass']);
   });
 });

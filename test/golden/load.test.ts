@@ -33,7 +33,7 @@ describe('committed goldens', () => {
 
   it('keep a negative zero through JSON, typed array and digest', () => {
     const g = JSON.parse(seedText);
-    const grad = g.expected.float32.grads['0.weight'];
+    const grad = g.expected.float32.tensors['grad.0.weight'];
     expect(grad.data[0]).toBe(0);
     const bytes = new Float32Array(grad.data);
     bytes[0] = -0;
@@ -41,12 +41,12 @@ describe('committed goldens', () => {
     // JSON.stringify writes -0 as 0, so write it the way Python's json module does.
     grad.data[0] = 'NEGATIVE_ZERO';
     const text = JSON.stringify(g).replace('"NEGATIVE_ZERO"', '-0.0');
-    expect(Object.is(parseGolden(text, SEED).expected.float32.grads['0.weight']!.data[0], -0)).toBe(true);
+    expect(Object.is(parseGolden(text, SEED).expected.float32.results.get('grad.0.weight')!.data[0], -0)).toBe(true);
   });
 
   it('reproduce the notebook\'s PyTorch printout in the seed case', () => {
-    const { grads } = loadGolden(SEED).expected.float32;
-    const rounded = (name: string) => Array.from(grads[name]!.data, (v) => Number(v.toFixed(4)) + 0);
+    const { results } = loadGolden(SEED).expected.float32;
+    const rounded = (name: string) => Array.from(results.get(`grad.${name}`)!.data, (v) => Number(v.toFixed(4)) + 0);
     expect(rounded('x')).toEqual([-0.0454, 0.2271, -0.1817]);
     expect(rounded('2.bias')).toEqual([0.2524, -0.2524]);
     expect(rounded('0.bias')).toEqual([0, -0.2271, 0, 0]);
@@ -67,12 +67,12 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
   });
 
   it('wrong schema version', () => {
-    expect(errorAfter((g) => (g.schemaVersion = 2)).message).toMatch(/^goldens\/seed-3-4-2\.json: schemaVersion: /);
+    expect(errorAfter((g) => (g.schemaVersion = 1)).message).toMatch(/^goldens\/seed-3-4-2\.json: schemaVersion: /);
   });
 
   it('one number changed by one ulp', () => {
-    const err = errorAfter((g) => (g.expected.float32.grads.x.data[0] = -0.045427009463310242));
-    expect(err.message).toBe('goldens/seed-3-4-2.json: expected.float32.grads.x.sha256: does not match data: the numbers changed after torch wrote them');
+    const err = errorAfter((g) => (g.expected.float32.tensors['grad.x'].data[0] = -0.045427009463310242));
+    expect(err.message).toBe('goldens/seed-3-4-2.json: expected.float32.tensors["grad.x"].sha256: does not match data: the numbers changed after torch wrote them');
   });
 
   it('a value that is not a float32 in a float32 tensor', () => {
@@ -93,13 +93,19 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
   });
 
   it('a wrong dtype', () => {
-    expect(errorAfter((g) => (g.expected.float64.logits.dtype = 'float32')).message).toBe(
-      'goldens/seed-3-4-2.json: expected.float64.logits.dtype: is float32, expected float64',
+    expect(errorAfter((g) => (g.expected.float64.tensors.logits.dtype = 'float32')).message).toBe(
+      'goldens/seed-3-4-2.json: expected.float64.tensors.logits.dtype: is float32, expected float64',
     );
   });
 
-  it('an unknown activation', () => {
-    expect(errorAfter((g) => (g.model.layers[0].activation = 'gelu')).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.layers\[0\]\.activation: /);
+  it('an unknown op, and a module missing a field its op needs', () => {
+    expect(errorAfter((g) => (g.model.modules[1].op = 'swish')).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.modules\[1\]\.op: /);
+    expect(errorAfter((g) => delete g.model.modules[0].out).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.modules\[0\]\.out: /);
+  });
+
+  it('a result the model does not produce, and a missing one', () => {
+    expect(errorAfter((g) => (g.expected.float32.tensors['out.7'] = g.expected.float32.tensors['out.0'])).message).toMatch(/expected\.float32\.tensors\["out\.7"\]: is not a tensor of this model/);
+    expect(errorAfter((g) => delete g.expected.float64.tensors['out.1']).message).toBe('goldens/seed-3-4-2.json: expected.float64.tensors["out.1"]: is missing');
   });
 
   it('a key that appears twice (JSON.parse would silently keep the last)', () => {
@@ -109,7 +115,7 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
 
   it('a number too large for a float (JSON has no Infinity, but 1e999 parses to it)', () => {
     const text = seedText.replace('0.29085004329681396', '1e999');
-    expect(() => parseGolden(text, SEED)).toThrow(/^goldens\/seed-3-4-2\.json: expected\.float32\.loss\.data\[0\]: Invalid input: expected number, received Infinity/);
+    expect(() => parseGolden(text, SEED)).toThrow(/^goldens\/seed-3-4-2\.json: expected\.float32\.tensors\.loss\.data\[0\]: Invalid input: expected number, received Infinity/);
   });
 
   it('NaN, which is not JSON at all', () => {

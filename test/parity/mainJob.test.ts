@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listGoldenFiles } from '../../src/golden/files.ts';
 import { loadGolden } from '../../src/golden/load.ts';
-import { checkGolden, mainJobPairs, reportInputOf, type CaseCheck } from '../../src/parity/checkGoldens.ts';
+import { checkGolden, reportInputOf, type CaseCheck } from '../../src/parity/checkGoldens.ts';
+import { mainJobPairs } from '../../src/parity/pairs.ts';
 import { mismatchMessage } from '../../src/report/message.ts';
 import { sideLabel, type ComparisonRecord } from '../../src/tolerance/compare.ts';
 import { attachReport } from '../../src/vitest/meta.ts';
@@ -28,10 +29,10 @@ describe.each(goldens.map((g) => [g.name, g] as const))('%s', (_, golden) => {
     const records = reportInputOf([check], []).records.filter((r) => label(r) === pairLabel);
     attachReport(task, { records });
     const gradients = 1 + Object.keys(golden.inputs.params).length;
-    // Against torch and onnxruntime: loss, logits, one output per layer and every gradient.
+    // Against torch and onnxruntime: loss, logits, one output per module and every gradient.
     // Finite differences: the directions, and every gradient's elements after a fallback.
     const fd = pair.actual.source === 'fd' ? check.fd[pair.actual.dtype as 'float32' | 'float64'] : undefined;
-    expect(records.length).toBe(fd === undefined ? 2 + golden.spec.layers.length + gradients : 1 + (fd.fellBack ? gradients : 0));
+    expect(records.length).toBe(fd === undefined ? 2 + golden.spec.modules.length + gradients : 1 + (fd.fellBack ? gradients : 0));
     const failures = records.filter((r) => r.verdict === 'fail');
     expect(failures.length, failures.map(mismatchMessage).join('\n\n')).toBe(0);
   });

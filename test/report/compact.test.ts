@@ -15,7 +15,7 @@ const PAIRS = [
 ] as const;
 
 /** A real comparison record of two elements, with the share and verdict asked for. */
-function record(caseName: string, pair: number, share: number, tensorName = 'grad[0.weight]'): ComparisonRecord {
+function record(caseName: string, pair: number, share: number, tensorName = 'grad.0.weight'): ComparisonRecord {
   const [as, ad, es, ed] = PAIRS[pair % PAIRS.length]!;
   return compareTensors(
     { case: caseName, file: `goldens/${caseName}.json`, tensor: tensorName, actual: { source: as, dtype: ad }, expected: { source: es, dtype: ed } },
@@ -60,12 +60,12 @@ describe('the compact report', () => {
     expect(rows[1]).toMatch(/^\| case-59 \| ✅ 59% \|/); // then the passing cases, closest to their bounds first
     expect(rows).toHaveLength(25);
     expect(text).toContain('…and 35 more case(s), all within their bounds; see the full report.');
-    expect(text).toContain('case-42: grad[0.weight]: ts:float32 is not within its derived bound of torch:float32!');
+    expect(text).toContain('case-42: grad.0.weight: ts:float32 is not within its derived bound of torch:float32!');
   });
 
   it('holds a run the size of today\'s (12 cases, 66 comparisons each) in a few kilobytes', () => {
     const names = listGoldenFiles().map((f) => f.replace(/^.*\/|\.json$/g, ''));
-    const records = names.flatMap((name) => Array.from({ length: 66 }, (_, i) => record(name, i, (i % 10) / 20, `grad[${i}.weight]`)));
+    const records = names.flatMap((name) => Array.from({ length: 66 }, (_, i) => record(name, i, (i % 10) / 20, `grad.${i}.weight`)));
     const text = compactMarkdownReport(buildReport({ records }));
     expect(bytes(text)).toBeLessThan(8_000);
     expect(text.split('\n').filter((l) => /^\| [a-z0-9-]+ \| [✅❌]/.test(l))).toHaveLength(names.length);
@@ -83,7 +83,7 @@ describe('GitHub annotations', () => {
     const records = [record('mild', 0, 1.2), record('fine', 0, 0.5), record('worst', 1, 9)];
     const lines = failureAnnotations(records.map((record) => ({ record, test: { file: 'test/mine.test.ts', line: 12 } })));
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^::error file=goldens\/worst\.json,line=1,title=gradparity%3A worst grad\[0\.weight\]%3A ts%3Afloat64 vs torch%3Afloat64 out of bounds::worst: grad\[0\.weight\]: ts:float64 is not within its derived bound of torch:float64!%0A/);
+    expect(lines[0]).toMatch(/^::error file=goldens\/worst\.json,line=1,title=gradparity%3A worst grad\.0\.weight%3A ts%3Afloat64 vs torch%3Afloat64 out of bounds::worst: grad\.0\.weight: ts:float64 is not within its derived bound of torch:float64!%0A/);
     expect(lines[1]).toMatch(/^::error file=test\/mine\.test\.ts,line=12,title=gradparity%3A worst /);
     expect(lines[2]).toMatch(/^::error file=goldens\/mild\.json,/);
     const many = Array.from({ length: 30 }, (_, i) => record(`c${i}`, 0, 2));

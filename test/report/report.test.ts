@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadGolden } from '../../src/golden/load.ts';
-import { compareWithTorch, runTsOnGolden } from '../../src/parity/torchParity.ts';
+import { compareWithTorch, referenceRuns } from '../../src/parity/compare.ts';
 import { notebookDrift } from '../../src/parity/notebook.ts';
 import { markdownReport } from '../../src/report/markdown.ts';
 import { buildReport, fromJson, ParityReportJson, toJson } from '../../src/report/parityReport.ts';
 import { sweepSvg } from '../../src/report/plots.ts';
-import type { TsRun } from '../../src/parity/results.ts';
+import type { ModelRun } from '../../src/model/sequential.ts';
+import { gradKey } from '../../src/results/keys.ts';
 import { tensor } from '../../src/tensor/tensor.ts';
 import { compareTensors } from '../../src/tolerance/compare.ts';
 import { boundFrom } from '../../src/tolerance/errorBound.ts';
@@ -19,12 +20,11 @@ const passing = compareWithTorch(seed);
 
 /** The seed's records with the TS float64 gradient of 2.weight broken in one element. */
 function brokenRecords() {
-  const ts = runTsOnGolden(seed);
-  const grads = { ...ts.float64.results.grads };
-  const data = grads['2.weight']!.data.slice();
+  const ts = referenceRuns(seed);
+  const weight = ts.float64.results.get(gradKey('2.weight'))!;
+  const data = weight.data.slice();
   data[1] = data[1]! + 1e-6;
-  grads['2.weight'] = { shape: grads['2.weight']!.shape, data };
-  const broken: TsRun = { ...ts.float64, results: { ...ts.float64.results, grads } };
+  const broken: ModelRun = { ...ts.float64, results: new Map(ts.float64.results).set(gradKey('2.weight'), { shape: weight.shape, data }) };
   return compareWithTorch(seed, { ...ts, float64: broken });
 }
 
@@ -32,7 +32,7 @@ describe('the JSON report', () => {
   it('keeps an Infinity share through JSON and validates against its schema', () => {
     // A nonzero difference where the bound is 0 (an exactly-zero gradient element) has share Infinity.
     const infinite = compareTensors(
-      { case: 'c', tensor: 'grad[x]', actual: { source: 'ts', dtype: 'float64' }, expected: { source: 'torch', dtype: 'float64' } },
+      { case: 'c', tensor: 'grad.x', actual: { source: 'ts', dtype: 'float64' }, expected: { source: 'torch', dtype: 'float64' } },
       tensor('float64', [2], [0, 1e-300]), tensor('float64', [2], [0, 0]), boundFrom([2], 'arithmetic', new Float64Array(2)),
     );
     expect(infinite.worst?.share).toBe(Infinity);
@@ -70,7 +70,7 @@ describe('the Markdown report', () => {
     const md = markdownReport(buildReport({ records: brokenRecords(), drifts: [], sweeps: [], inputFailures: [] }));
     expect(md).toMatch(/^❌ \*\*gradparity: 1 of \d+ comparisons out of bounds in 1 case\(s\)\.\*\*/m);
     expect(md).toMatch(/^\| seed-3-4-2 \| ✅ [^|]+ \| ❌ [^|]+ \| ✅ [^|]+ \| ✅ [^|]+ \|/m);
-    expect(md).toContain('seed-3-4-2: grad[2.weight]: ts:float64 is not within its derived bound of torch:float64!');
+    expect(md).toContain('seed-3-4-2: grad.2.weight: ts:float64 is not within its derived bound of torch:float64!');
     expect(md).toContain('Mismatched elements: 1 / 8 (12.5%)');
     expect(md).toMatch(/Closest to failing: index \(0, 1\), .*, (\d+(\.\d+)?|\d\.\d+e\+\d+)% of its bound/);
     expect(md).toMatch(/Greatest absolute difference: 1\.00e-06 at index \(0, 1\) \(up to \S+ allowed\)/);
@@ -100,8 +100,8 @@ describe('the vitest reporter', () => {
       await reporter.onTestRunEnd([]);
       const annotations = printed.filter((p) => p.startsWith('::error'));
       expect(annotations).toHaveLength(2);
-      expect(annotations[0]).toMatch(/^::error file=goldens\/seed-3-4-2\.json,line=1,title=gradparity%3A seed-3-4-2 grad\[2\.weight\]%3A ts%3Afloat64 vs torch%3Afloat64 out of bounds::/);
-      expect(annotations[1]).toMatch(/^::error file=test\/first\.test\.ts,line=7,title=gradparity%3A seed-3-4-2 grad\[2\.weight\]/);
+      expect(annotations[0]).toMatch(/^::error file=goldens\/seed-3-4-2\.json,line=1,title=gradparity%3A seed-3-4-2 grad\.2\.weight%3A ts%3Afloat64 vs torch%3Afloat64 out of bounds::/);
+      expect(annotations[1]).toMatch(/^::error file=test\/first\.test\.ts,line=7,title=gradparity%3A seed-3-4-2 grad\.2\.weight/);
     } finally {
       write.mockRestore();
       rmSync(dir, { recursive: true, force: true });

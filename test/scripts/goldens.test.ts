@@ -93,7 +93,7 @@ describe('npm run goldens (with a stand-in generator)', () => {
   it('refuses an invalid new set and leaves the old one as it was', () => {
     const { goldens, source } = scratch();
     const before = snapshot(goldens);
-    writeFileSync(join(source, `${NEW_CASE}.json`), readFileSync(join(source, `${NEW_CASE}.json`), 'utf8').replace('"schemaVersion": 1', '"schemaVersion": 7'));
+    writeFileSync(join(source, `${NEW_CASE}.json`), readFileSync(join(source, `${NEW_CASE}.json`), 'utf8').replace('"schemaVersion": 2', '"schemaVersion": 7'));
     const run = runDriver(['--goldens', goldens], driverEnv(source));
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/two-hidden-batch1-f64\.json: schemaVersion: /);
@@ -110,7 +110,7 @@ describe('npm run goldens (with a stand-in generator)', () => {
   it('says how to install PyTorch when there is no Python with torch', () => {
     const run = runDriver(['--goldens', join(root, 'none')], { ...process.env, PYTHON: '/nonexistent/python3' });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('apt-get install -y python3-torch python3-onnx');
+    expect(run.stderr).toContain('apt-get install -y python3-torch python3-onnx python3-jsonschema');
     expect(run.stderr).toContain('pip install');
   });
 });
@@ -131,7 +131,7 @@ describe('npm run goldens -- --check', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('-0.04542700573801994', '-0.04542700573801995'));
     const run = runDriver(['--goldens', goldens, '--check'], driverEnv(source));
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`${file}: expected.float32.grads.x.data[0]: -0.04542700573801995 is not a float32 value`);
+    expect(run.stderr).toContain(`${file}: expected.float32.tensors["grad.x"].data[0]: -0.04542700573801995 is not a float32 value`);
   });
 
   it('fails a hand edit whose digest was forged too, naming the tensor and the ULPs', () => {
@@ -139,13 +139,13 @@ describe('npm run goldens -- --check', () => {
     makeSet(goldens, [NEW_CASE]);
     const file = join(goldens, 'seed-3-4-2.json');
     const g = JSON.parse(readFileSync(file, 'utf8'));
-    const grad = g.expected.float64.grads['0.bias'];
+    const grad = g.expected.float64.tensors['grad.0.bias'];
     grad.data[1] = grad.data[1] * (1 + 2 ** -50);
     grad.sha256 = createHash('sha256').update(new Uint8Array(new Float64Array(grad.data).buffer)).digest('hex');
     writeFileSync(file, `${JSON.stringify(g, null, 1)}\n`);
     const run = runDriver(['--goldens', goldens, '--check'], driverEnv(source));
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/seed-3-4-2\.json: expected\.float64\.grads\["0\.bias"\]: 1 \/ 4 changed, up to \d+ ULP .* at \(1\) against a fresh regeneration/);
+    expect(run.stderr).toMatch(/seed-3-4-2\.json: expected\.float64\.tensors\["grad\.0\.bias"\]: 1 \/ 4 changed, up to \d+ ULP .* at \(1\) against a fresh regeneration/);
   });
 });
 

@@ -6,7 +6,7 @@ import { tensor } from '../../src/tensor/tensor.ts';
 import { ulpDistance } from '../../src/tensor/ulp.ts';
 import { mismatchMessage } from '../../src/report/message.ts';
 
-const meta = { case: 'c', tensor: 'grad[0.weight]', actual: { source: 'ts', dtype: 'float32' as const }, expected: { source: 'torch', dtype: 'float32' as const } };
+const meta = { case: 'c', tensor: 'grad.0.weight', actual: { source: 'ts', dtype: 'float32' as const }, expected: { source: 'torch', dtype: 'float32' as const } };
 const bound = (values: number[]) => boundFrom([2, 2], 'arithmetic', Float64Array.from(values));
 
 describe('compareTensors', () => {
@@ -25,7 +25,7 @@ describe('compareTensors', () => {
 
   it('refuses to compare empty tensors: comparing nothing is not a pass', () => {
     const empty = tensor('float64', [0, 3]);
-    expect(() => compareTensors(meta, empty, empty, boundFrom([0, 3], 'arithmetic', new Float64Array(0)))).toThrow(/grad\[0\.weight\]: the tensors are empty \(shape \[0, 3\]\): nothing to compare/);
+    expect(() => compareTensors(meta, empty, empty, boundFrom([0, 3], 'arithmetic', new Float64Array(0)))).toThrow(/grad\.0\.weight: the tensors are empty \(shape \[0, 3\]\): nothing to compare/);
   });
 
   it('fails a nonzero difference where the bound is 0', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/vitest/matchers.ts';
 import { loadGolden } from '../../src/golden/load.ts';
-import { lossAndGrads } from '../../src/nn/mlp.ts';
+import { lossAndGrads } from '../../src/model/sequential.ts';
 import { tensor } from '../../src/tensor/tensor.ts';
 import { readReport } from '../../src/vitest/meta.ts';
 
@@ -22,7 +22,7 @@ describe('toMatchGolden', () => {
     const data = grads['2.weight']!.data.slice();
     data[7] = data[7]! * 1.01;
     expect(() => expect({ shape: grads['2.weight']!.shape, data }).toMatchGolden(golden, '2.weight', { report: false })).toThrowError(
-      /batch7-class-mean: grad\[2\.weight\]: yours:float32 is not within its derived bound of torch:float32![\s\S]*Mismatched elements: 1 \/ 80 \(1\.25%\)[\s\S]*Greatest absolute difference: .* at index \(0, 7\) \(up to .* allowed\)/,
+      /batch7-class-mean: grad\.2\.weight: yours:float32 is not within its derived bound of torch:float32![\s\S]*Mismatched elements: 1 \/ 80 \(1\.25%\)[\s\S]*Greatest absolute difference: .* at index \(0, 7\) \(up to .* allowed\)/,
     );
   });
 
@@ -34,11 +34,11 @@ describe('toMatchGolden', () => {
     const attached = readReport(task.meta)?.records ?? [];
     // This test checks the matcher, not the model: its record stays out of the suite's report.
     delete task.meta.gradparity;
-    expect(attached.map((r) => `${r.tensor} ${r.actual.source}:${r.actual.dtype} ${r.verdict}`)).toEqual(['grad[x] yours:float64 pass']);
+    expect(attached.map((r) => `${r.tensor} ${r.actual.source}:${r.actual.dtype} ${r.verdict}`)).toEqual(['grad.x yours:float64 pass']);
   });
 
   it('names the tensors a golden has when asked for one it does not', () => {
-    expect(() => expect(tensor('float32', [1], [0])).toMatchGolden(golden, '9.weight')).toThrowError(/has no tensor 9\.weight; use loss, logits, x or one of 0\.weight/);
+    expect(() => expect(tensor('float32', [1], [0])).toMatchGolden(golden, '9.weight')).toThrowError(/has no tensor 9\.weight; use loss, logits, out\.<module>, x or one of 0\.weight/);
   });
 });
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropyForward } from '../../src/nn/crossEntropy.ts';
-import { backward, forward, lossAndGrads, ShapeError } from '../../src/nn/mlp.ts';
-import { describeModel, gradientNames, layerNames } from '../../src/nn/names.ts';
-import { reluBackward, reluForward } from '../../src/nn/relu.ts';
-import type { ModelSpec } from '../../src/nn/spec.ts';
+import { crossEntropyForward, type CrossEntropyTrace } from '../../src/ops/crossEntropy.ts';
+import { backward, forward, lossAndGrads, ShapeError } from '../../src/model/sequential.ts';
+import { describeModel, gradientNames, parameterShapes, type ModelSpec } from '../../src/model/spec.ts';
+import { reluBackward, reluForward } from '../../src/ops/relu.ts';
 import { tensor } from '../../src/tensor/tensor.ts';
 import { notebookInputs, notebookSpec } from '../helpers.ts';
 
@@ -25,8 +24,8 @@ describe('the notebook network', () => {
   it('keeps float32 and float64 apart', () => {
     const f32 = forward(notebookSpec, notebookInputs(), 'float32');
     const f64 = forward(notebookSpec, notebookInputs(), 'float64');
-    expect(f32.crossEntropy.softmax.data).toBeInstanceOf(Float32Array);
-    expect(f64.crossEntropy.softmax.data).toBeInstanceOf(Float64Array);
+    expect((f32.lossSaved as CrossEntropyTrace).softmax.data).toBeInstanceOf(Float32Array);
+    expect((f64.lossSaved as CrossEntropyTrace).softmax.data).toBeInstanceOf(Float64Array);
     expect(f32.loss).not.toBe(f64.loss);
     expect(Math.abs(f32.loss - f64.loss)).toBeLessThan(1e-6);
   });
@@ -56,8 +55,8 @@ describe('ReLU', () => {
 describe('cross-entropy', () => {
   const spec = (target: 'class_indices' | 'probabilities', reduction: 'mean' | 'sum'): ModelSpec => ({
     inputSize: 2,
-    layers: [{ out: 3, bias: false, activation: 'identity' }],
-    loss: { kind: 'softmax_cross_entropy', target, reduction },
+    modules: [{ op: 'linear', out: 3, bias: false }],
+    loss: { op: 'cross_entropy', target, reduction },
   });
   const params = { '0.weight': tensor('float64', [3, 2], [1, 0, 0, 1, 1, 1]) };
   const x = tensor('float64', [2, 2], [0.5, -0.25, 2, 1]);
@@ -83,7 +82,7 @@ describe('cross-entropy', () => {
 
   it('stays finite for logits of ±1000, float32', () => {
     const logits = tensor('float32', [1, 3], [1000, -1000, 0]);
-    const trace = crossEntropyForward(logits, { kind: 'class_indices', indices: Int32Array.from([1]) }, spec('class_indices', 'sum').loss, 'float32');
+    const trace = crossEntropyForward(logits, { kind: 'class_indices', indices: Int32Array.from([1]) }, { op: 'cross_entropy', target: 'class_indices', reduction: 'sum' }, 'float32');
     expect(trace.loss.data[0]).toBe(2000);
     expect(Array.from(trace.softmax.data)).toEqual([1, 0, 0]);
   });
@@ -94,7 +93,7 @@ describe('cross-entropy', () => {
     const dLogits = backward(fwd).dLogits;
     // Row 1 has Σp = 0, so its gradient is exactly 0: −p + softmax·Σp.
     expect(Array.from(dLogits.data.slice(3))).toEqual([0, 0, 0]);
-    const s = fwd.crossEntropy.softmax.data;
+    const s = (fwd.lossSaved as CrossEntropyTrace).softmax.data;
     expect(dLogits.data[0]).toBeCloseTo(1.5 * s[0]! - 0.5, 15);
   });
 });
@@ -143,21 +142,13 @@ describe('bad input', () => {
 });
 
 describe('names', () => {
-  it('skip module indices for ReLUs and not for identity layers', () => {
+  it('are the Sequential\'s: module i of the list owns <i>.weight and <i>.bias', () => {
     const spec: ModelSpec = {
       inputSize: 2,
-      layers: [
-        { out: 2, bias: true, activation: 'identity' },
-        { out: 2, bias: false, activation: 'relu' },
-        { out: 2, bias: true, activation: 'identity' },
-      ],
+      modules: [{ op: 'linear', out: 2, bias: true }, { op: 'linear', out: 2, bias: false }, { op: 'relu' }, { op: 'linear', out: 3, bias: true }],
       loss: notebookSpec.loss,
     };
-    expect(describeModel(spec)).toBe('Linear(2, 2) → Linear(2, 2, bias=False) → ReLU → Linear(2, 2) → cross_entropy(probabilities, reduction=sum)');
-    expect(layerNames(spec)).toEqual([
-      { module: 0, weight: '0.weight', bias: '0.bias' },
-      { module: 1, weight: '1.weight', bias: null },
-      { module: 3, weight: '3.weight', bias: '3.bias' },
-    ]);
+    expect(describeModel(spec)).toBe('Linear(2, 2) → Linear(2, 2, bias=False) → ReLU → Linear(2, 3) → cross_entropy(probabilities, reduction=sum)');
+    expect([...parameterShapes(spec)]).toEqual([['0.weight', [2, 2]], ['0.bias', [2]], ['1.weight', [2, 2]], ['3.weight', [3, 2]], ['3.bias', [3]]]);
   });
 });

@@ -1,0 +1,84 @@
+import { lossOp, moduleOp } from '../ops/registry.ts';
+import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import type { ErrorBound } from '../tolerance/errorBound.ts';
+import { inputDifference, Roundoffs, type Sides } from '../tolerance/roundoff.ts';
+import { moduleParams, type BackwardTrace, type ForwardTrace, type ModelInputs } from './sequential.ts';
+
+// Note [Running error analysis of a Sequential]
+// The bound of every tensor is propagated through the same modules as the forward and backward
+// passes, each module by its own record's rule, to first order in u (second-order terms are below
+// u² relative and ignored). The magnitudes come from the TypeScript run (in the coarser of the two
+// precisions); the bound of a comparison is the sum of both sides' rounding budgets (Roundoffs),
+// so one propagation covers |side A − side B|. Every rule holds for any summation order, with or
+// without FMA, which is what makes it valid for PyTorch's and onnxruntime's kernels as well as
+// ours. docs/tolerance-policy.md §2 derives each rule.
+
+/** What a comparison between two computations of the same case looks like. */
+export interface BoundRequest {
+  /** The TypeScript run whose values stand in for the magnitudes. */
+  readonly fwd: ForwardTrace;
+  readonly bwd: BackwardTrace;
+  /** The inputs as stored in the golden, before either side rounded them. */
+  readonly stored: ModelInputs;
+  readonly sides: Sides;
+  /**
+   * Each side's results, when known. A module with branch points (ReLU) reads both sides' values
+   * of its input from them and grants a branch allowance exactly where they differ; with either
+   * side unknown, wherever the input is within its bound of the branch point.
+   */
+  readonly sideResults?: readonly [Results | null, Results | null];
+}
+
+/** The bound of |side A − side B| for every tensor a run produces, by the run's own keys. */
+export type Bounds = ReadonlyMap<TensorKey, ErrorBound>;
+
+const shaped = (bound: ErrorBound, like: Tensor): ErrorBound => ({ ...bound, shape: [...like.shape] });
+
+export function modelBounds(req: BoundRequest): Bounds {
+  const { fwd, bwd, stored, sides } = req;
+  const { spec } = fwd;
+  const r = new Roundoffs(sides);
+  const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, inputDifference(t, sides)]));
+  const [a, b] = req.sideResults ?? [null, null];
+  // Module 0's input is x, which both sides read from the same stored values.
+  const onSides = (i: number): readonly [Tensor | undefined, Tensor | undefined] => (i === 0 ? [undefined, undefined] : [a?.get(outKey(i - 1)), b?.get(outKey(i - 1))]);
+  const contexts = spec.modules.map((m, i) => ({
+    spec: m,
+    input: fwd.modules[i]!.input,
+    out: fwd.modules[i]!.out,
+    params: moduleParams(fwd.inputs.params, i),
+    paramBounds: moduleParams(paramBounds, i),
+    r,
+    inputOnSides: onSides(i),
+  }));
+
+  const bounds = new Map<TensorKey, ErrorBound>();
+  // Forward, module by module.
+  const inputBounds: ErrorBound[] = [];
+  let hBound = inputDifference(stored.x, sides);
+  spec.modules.forEach((m, i) => {
+    inputBounds.push(hBound);
+    hBound = moduleOp(m).forwardBound({ ...contexts[i]!, inputBound: hBound });
+    bounds.set(outKey(i), hBound);
+  });
+  const targetBound = stored.target.kind === 'probabilities' ? inputDifference(stored.target.probs, sides) : null;
+  const loss = lossOp(spec.loss).bound({
+    spec: spec.loss, logits: fwd.logits, logitsBound: hBound, saved: fwd.lossSaved, value: fwd.loss, target: fwd.inputs.target, targetBound, r,
+  });
+  bounds.set(LOSS_KEY, loss.loss);
+  bounds.set(LOGITS_KEY, hBound);
+  // Backward, in reverse.
+  const grads = new Map<string, ErrorBound>();
+  let dOutBound = loss.dLogits;
+  for (let i = spec.modules.length - 1; i >= 0; i--) {
+    const m = spec.modules[i]!;
+    const back = moduleOp(m).backwardBound({ ...contexts[i]!, inputBound: inputBounds[i]!, dOut: bwd.modules[i]!.dOut, dOutBound });
+    for (const [suffix, g] of Object.entries(back.dParams)) grads.set(`${i}.${suffix}`, g);
+    dOutBound = back.dInput;
+  }
+  grads.set('x', dOutBound);
+  // Gradients in the order the run produced them, shaped like the tensors they bound.
+  for (const [name, g] of Object.entries(bwd.grads)) bounds.set(gradKey(name), shaped(grads.get(name)!, g));
+  return bounds;
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { dtypeOf } from '../tensor/dtype.ts';
+import { tensor, type Tensor } from '../tensor/tensor.ts';
+import { BOUND_PARTS, totals, zeroBound, type ErrorBound } from '../tolerance/errorBound.ts';
+import type { ModuleBoundContext, ModuleOp } from './types.ts';
+
+// ReLU is exact in any precision: it only selects. Both directions test `z <= 0` rather than
+// `z > 0` so that a NaN input propagates, as it does in PyTorch.
+
+export const ReluSpec = z.strictObject({ op: z.literal('relu') });
+export type ReluSpec = z.infer<typeof ReluSpec>;
+
+export function reluForward(z: Tensor): Tensor {
+  return tensor(dtypeOf(z.data), z.shape, z.data.map((v) => (v <= 0 ? 0 : v)));
+}
+
+/**
+ * ∂L/∂z = ∂L/∂h where z > 0, else 0. At z = 0 exactly the derivative is 0, as in PyTorch, whose
+ * threshold_backward keeps the gradient only where z > threshold (= 0).
+ */
+export function reluBackward(dh: Tensor, z: Tensor): Tensor {
+  return tensor(dtypeOf(dh.data), dh.shape, dh.data.map((g, i) => (z.data[i]! <= 0 ? 0 : g)));
+}
+
+/**
+ * Which input elements are > 0, eight to a byte: equal strings, same linear piece. latin1 maps
+ * every byte to its own character, so no two patterns share a string.
+ */
+export function activationPattern(z: ArrayLike<number>): string {
+  const bits = Buffer.alloc(Math.ceil(z.length / 8));
+  for (let i = 0; i < z.length; i++) if (z[i]! > 0) bits[i >> 3]! |= 1 << (i & 7);
+  return bits.toString('latin1');
+}
+
+/**
+ * Per element of the input: whether each side's ReLU was open (z > 0). With both sides' values
+ * known this is exact; otherwise it is inferred from the TS value and its bound: certainly closed
+ * on both sides where z ≤ −|Δz|, possibly different where |z| ≤ |Δz|.
+ */
+interface ReluSides {
+  /** Both sides output exactly 0 here (and pass exactly 0 back). */
+  bothClosed(i: number): boolean;
+  /** The two sides may have taken different branches here. */
+  mayDiffer(i: number): boolean;
+}
+
+function reluSides({ input: z, inputBound, inputOnSides: [za, zb] }: ModuleBoundContext<ReluSpec>): ReluSides {
+  if (za !== undefined && zb !== undefined) {
+    return {
+      bothClosed: (i) => za.data[i]! <= 0 && zb.data[i]! <= 0,
+      mayDiffer: (i) => za.data[i]! > 0 !== zb.data[i]! > 0,
+    };
+  }
+  const zTotal = totals(inputBound);
+  return {
+    bothClosed: (i) => z.data[i]! <= -zTotal[i]!,
+    mayDiffer: (i) => Math.abs(z.data[i]!) <= zTotal[i]!,
+  };
+}
+
+/** torch.nn.ReLU: no parameters, a kink at 0 (relu′(0) = 0, as PyTorch takes it). */
+export const relu: ModuleOp<ReluSpec> = {
+  name: 'relu',
+  schema: ReluSpec,
+  torch: { module: 'torch.nn.ReLU', functional: 'torch.nn.functional.relu' },
+  describe: () => 'ReLU',
+  outFeatures: (_spec, inFeatures) => inFeatures,
+  parameters: () => [],
+  forward: (_spec, input) => reluForward(input),
+  backward: (_spec, dOut, input) => ({ dInput: reluBackward(dOut, input), dParams: {} }),
+  // 1-Lipschitz, and exactly 0 on both sides where both are closed: §2.1.
+  forwardBound(ctx) {
+    const sides = reluSides(ctx);
+    const zBound = ctx.inputBound;
+    const out = zeroBound(zBound.shape, zBound.parts.arithmetic.length);
+    for (let i = 0; i < out.parts.arithmetic.length; i++) {
+      if (sides.bothClosed(i)) continue; // both outputs are exactly 0
+      for (const part of BOUND_PARTS) out.parts[part][i] = zBound.parts[part][i]!;
+    }
+    return out;
+  },
+  // The branch rule (§2.3): where the sides' signs may differ, one passes ∂L/∂h and the other 0.
+  backwardBound(ctx) {
+    const sides = reluSides(ctx);
+    const { dOut, dOutBound } = ctx;
+    const out: ErrorBound = zeroBound(dOut.shape, dOut.data.length);
+    for (let i = 0; i < dOut.data.length; i++) {
+      const flipped = sides.mayDiffer(i);
+      if (!flipped && sides.bothClosed(i)) continue; // both sides pass exactly 0
+      for (const part of BOUND_PARTS) out.parts[part][i] = dOutBound.parts[part][i]!;
+      if (flipped) out.parts.branch[i]! += Math.abs(dOut.data[i]!);
+    }
+    return { dInput: out, dParams: {} };
+  },
+  branches: (_spec, input) => activationPattern(input.data),
+};
