@@ -69,6 +69,11 @@ def validate_cases(document: object, name: str = CASES_FILE.name) -> None:
             fail("target", "is soft or one_hot, and only for probability targets")
         if "targetMass" in case and case.get("target") != "soft":
             fail("targetMass", "only applies to soft targets")
+        unknown = [n for n in case.get("scale", {}) if n not in ["x", *parameter_shapes(case["model"])]]
+        if unknown:
+            fail("scale", f"names no input or parameter of the model: {', '.join(unknown)}")
+        if "scale" in case and "values" in case:
+            fail("scale", "applies to seeded inputs only")
 
 
 def load_cases(selected: list[str], cases_file: Path = CASES_FILE) -> list[dict]:

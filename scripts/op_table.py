@@ -28,6 +28,8 @@ class ModuleOp:
     out_features: Callable = lambda spec, width: width
     # names of torch.ops.aten backward ops to decompose for the ONNX export
     decompositions: tuple = ()
+    # (spec) -> the inputs where the op has a kink (a case may assert it has inputs exactly there)
+    kinks: Callable = lambda spec: []
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,62 @@ MODULE_OPS = {
         build=lambda torch, spec, width, dtype, device: torch.nn.ReLU(),
         functional=lambda torch, spec, h, p: torch.nn.functional.relu(h),
         decompositions=("threshold_backward",),
+        kinks=lambda spec: [0.0],
+    ),
+    "tanh": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.Tanh(),
+        functional=lambda torch, spec, h, p: torch.tanh(h),
+        decompositions=("tanh_backward",),
+    ),
+    "sigmoid": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.Sigmoid(),
+        functional=lambda torch, spec, h, p: torch.sigmoid(h),
+        decompositions=("sigmoid_backward",),
+    ),
+    "gelu": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.GELU(approximate=spec["approximate"]),
+        functional=lambda torch, spec, h, p: torch.nn.functional.gelu(h, approximate=spec["approximate"]),
+        decompositions=("gelu_backward",),
+    ),
+    "leaky_relu": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.LeakyReLU(spec["negativeSlope"]),
+        functional=lambda torch, spec, h, p: torch.nn.functional.leaky_relu(h, spec["negativeSlope"]),
+        # ONNX's LeakyRelu holds its slope as a float32 attribute, off by 1.5e-8 relative from a
+        # float64 slope such as 0.2: the forward is decomposed too, so the slope is a graph constant.
+        decompositions=("leaky_relu_backward", "leaky_relu"),
+        kinks=lambda spec: [0.0],
+    ),
+    "silu": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.SiLU(),
+        functional=lambda torch, spec, h, p: torch.nn.functional.silu(h),
+        # torch.onnx exports SiLU as x·Sigmoid(x), and onnxruntime's Sigmoid approximates in the
+        # tails; decomposed, the sigmoid is rewritten to torch's formula (rewrite_for_export).
+        decompositions=("silu_backward", "silu"),
+    ),
+    "softplus": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.Softplus(spec["beta"], spec["threshold"]),
+        functional=lambda torch, spec, h, p: torch.nn.functional.softplus(h, spec["beta"], spec["threshold"]),
+        decompositions=("softplus_backward",),
+        kinks=lambda spec: [spec["threshold"] / spec["beta"]],
+    ),
+    "elu": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.ELU(spec["alpha"]),
+        functional=lambda torch, spec, h, p: torch.nn.functional.elu(h, spec["alpha"]),
+        # onnxruntime has no float64 Elu kernel: the forward is decomposed too (into exp, sub, mul, where).
+        decompositions=("elu_backward", "elu"),
+        kinks=lambda spec: [0.0],
+    ),
+    "hardtanh": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.Hardtanh(spec["min"], spec["max"]),
+        functional=lambda torch, spec, h, p: torch.nn.functional.hardtanh(h, spec["min"], spec["max"]),
+        decompositions=("hardtanh_backward",),
+        kinks=lambda spec: [spec["min"], spec["max"]],
+    ),
+    "relu6": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.ReLU6(),
+        functional=lambda torch, spec, h, p: torch.nn.functional.relu6(h),
+        decompositions=("hardtanh_backward",),
+        kinks=lambda spec: [0.0, 6.0],
     ),
 }
 

@@ -16,6 +16,7 @@ const LINEAR = 'src/ops/linear.ts';
 const RELU = 'src/ops/relu.ts';
 const CE = 'src/ops/crossEntropy.ts';
 const SEQUENTIAL = 'src/model/sequential.ts';
+const op = (name: string) => `src/ops/${name}.ts`;
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -168,5 +169,59 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
   return biasBuffers.get(key)!;
 }
 `,
+  },
+  {
+    id: 'tanh-backward-missing-square',
+    description: 'tanh backward uses 1 − y instead of 1 − y²',
+    file: op('tanh'),
+    edits: [{ find: 'a.mul(g, a.sub(a.c(1), a.mul(y, y)))', replace: 'a.mul(g, a.sub(a.c(1), y))' }],
+  },
+  {
+    id: 'sigmoid-backward-drops-y',
+    description: 'sigmoid backward forgets the factor y: g·(1 − y)',
+    file: op('sigmoid'),
+    edits: [{ find: 'backward: (a, _x, y, g) => a.mul(a.mul(g, a.sub(a.c(1), y)), y),', replace: 'backward: (a, _x, y, g) => a.mul(g, a.sub(a.c(1), y)),' }],
+  },
+  {
+    id: 'gelu-backward-drops-pdf',
+    description: 'GELU backward keeps Φ(x) and forgets the x·φ(x) term',
+    file: op('gelu'),
+    edits: [{ find: 'return a.mul(g, a.add(cdf, a.mul(x, pdf)));', replace: 'return a.mul(g, a.add(cdf, a.mul(a.c(0), pdf)));' }],
+  },
+  {
+    id: 'gelu-tanh-inner-derivative',
+    description: 'GELU (tanh) backward takes the inner derivative without its 3·0.044715·x² term',
+    file: op('gelu'),
+    edits: [{ find: 'a.add(a.c(1), a.mul(a.mul(a.c(3), a.c(CUBIC)), a.mul(x, x)))', replace: 'a.c(1)' }],
+  },
+  {
+    id: 'leaky-relu-slope-forgotten-backward',
+    description: 'LeakyReLU backward passes 0 for negative inputs, as a plain ReLU would',
+    file: op('leakyRelu'),
+    edits: [{ find: 'backward: (a, x, _y, g, spec) => a.select(x, 0, () => g, () => a.mul(g, a.c(spec.negativeSlope))),', replace: 'backward: (a, x, _y, g) => a.select(x, 0, () => g, () => a.c(0)),' }],
+  },
+  {
+    id: 'silu-backward-is-sigmoid',
+    description: 'SiLU backward is taken to be the sigmoid alone (the product rule forgotten)',
+    file: op('silu'),
+    edits: [{ find: 'return a.mul(a.mul(g, s), a.add(a.c(1), a.mul(x, a.sub(a.c(1), s))));', replace: 'return a.mul(g, s);' }],
+  },
+  {
+    id: 'softplus-beta-ignored-backward',
+    description: 'Softplus backward with z = exp(x) instead of exp(x·β)',
+    file: op('softplus'),
+    edits: [{ find: '      const z = a.fn(\'exp\', xb);', replace: '      const z = a.fn(\'exp\', x);' }],
+  },
+  {
+    id: 'elu-backward-alpha-dropped',
+    description: 'ELU backward forgets α: g·exp(x) for negative inputs',
+    file: op('elu'),
+    edits: [{ find: 'a.mul(a.mul(g, a.c(spec.alpha)), a.fn(\'exp\', x))', replace: 'a.mul(g, a.fn(\'exp\', x))' }],
+  },
+  {
+    id: 'hardtanh-gradient-at-bounds',
+    description: 'Hardtanh/ReLU6 backward passes the gradient outside the range too (the clamp forgotten)',
+    file: op('hardtanh'),
+    edits: [{ find: 'return a.select(x, max, () => a.c(0), () => a.select(x, min, () => g, () => a.c(0)), true);', replace: 'return g;' }],
   },
 ];

@@ -255,7 +255,7 @@ export async function runCli(args: readonly string[], io: Io = processIo): Promi
       return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     // Bad input, or an optional dependency the command needs and cannot find: one line, exit 2.
-    if (err instanceof InputError || (err instanceof Error && err.name === 'OnnxRuntimeMissing')) {
+    if (err instanceof InputError || (err instanceof Error && (err.name === 'OnnxRuntimeMissing' || err.name === 'OnnxKernelMissing'))) {
       io.err(`gradparity: ${err.message}\n`);
       return EXIT.badInput;
     }

@@ -23,10 +23,12 @@ export const CaseSpec = z.strictObject({
   target: z.enum(['soft', 'one_hot']).optional(),
   /** Soft targets only: what each row sums to (default 1). */
   targetMass: z.number().positive().optional(),
+  /** Seeded inputs only: multiply `x` or a parameter by a factor after the draw (into an op's tails, across its kinks). */
+  scale: z.record(z.string(), z.number()).optional(),
   /** Rescale the last Linear so that the largest |logit| (in float64) is this. */
   logitMagnitude: z.number().positive().optional(),
-  /** The generator fails unless exactly this many ReLU inputs are 0 in both precisions. */
-  expectExactZeroPreActivations: z.number().int().nonnegative().optional(),
+  /** The generator fails unless exactly this many inputs of kinked modules (ReLU, LeakyReLU, …) sit on a kink, in both precisions. */
+  expectInputsAtKinks: z.number().int().nonnegative().optional(),
 });
 export type CaseSpec = z.infer<typeof CaseSpec>;
 

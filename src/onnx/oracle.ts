@@ -18,6 +18,20 @@ export class OnnxRuntimeMissing extends Error {
   }
 }
 
+/**
+ * onnxruntime-node is installed but has no kernel for an op of the graph in its precision (its
+ * CPU provider has no float64 Erf, for one). The graph is valid; this oracle cannot run it.
+ */
+export class OnnxKernelMissing extends Error {
+  override name = 'OnnxKernelMissing';
+  readonly op: string;
+
+  constructor(graph: string, op: string, dtype: string) {
+    super(`onnxruntime's CPU provider has no ${dtype} kernel for ${op}, which ${graph} needs`);
+    this.op = op;
+  }
+}
+
 let runtime: Promise<typeof Ort> | undefined;
 
 /**
@@ -67,6 +81,8 @@ async function loadSession(golden: GoldenCase): Promise<Ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
   } catch (err) {
+    const missing = /Could not find an implementation for (\w+)\(\d+\) node/.exec((err as Error).message);
+    if (missing !== null) throw new OnnxKernelMissing(path, missing[1]!, golden.onnx.dtype);
     throw new InputError(path, null, `onnxruntime cannot load the graph: ${(err as Error).message}`);
   }
 }

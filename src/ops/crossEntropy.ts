@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { rounderFor, type DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
 import { BOUND_PARTS, partsAt, zeroBound, type BoundPart, type ErrorBound } from '../tolerance/errorBound.ts';
+import { ELEMENTARY_ACCURACY } from './scalar.ts';
 import type { LossBoundContext, LossOp, Target } from './types.ts';
 
 /**
@@ -138,6 +139,8 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
     // relative amount, exp adds 1 ulp, the sum of positive terms adds γ_{C−1}; weighted by s_k,
     // which sum to 1.
     let sumExpArith = r.gamma(classes - 1);
+    // exp's and log's own accuracy (ELEMENTARY_ACCURACY), relative, on both sides: an ulp is 2u.
+    const [expRelative, logRelative] = [r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps), r.ulps(2 * ELEMENTARY_ACCURACY.log.ulps)];
     // First-order effect of the logits' errors on log_softmax_c: Δθ_c − Σ_k s_k·Δθ_k.
     const mixed = noParts();
     let targetMass = 0;
@@ -157,7 +160,7 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
       const lsErr = partsAt(logitsBound, i);
       addScaled(lsErr, mixed, 1);
       lsErr.arithmetic += sumExpArith + r.ulps(1) * (Math.abs(logits.data[i]! - m) + Math.abs(m) + Math.abs(lse) + Math.abs(ls));
-      lsErr.elementary += r.ulps(2) * (1 + Math.abs(lse));
+      lsErr.elementary += expRelative + logRelative * Math.abs(lse);
 
       // Row loss −Σ_c p_c·ls_c; an index target reads only its class.
       if (target.kind === 'probabilities' || p !== 0) {
@@ -170,7 +173,7 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
       // division, Σp its γ_{C−1}, and the product and difference one rounding each.
       const sErr = { ...lsErr };
       sErr.arithmetic += r.gamma(classes - 1) + r.ulps(3);
-      sErr.elementary += r.ulps(2);
+      sErr.elementary += expRelative;
       const sMass = scale * s * Math.abs(targetMass);
       for (const part of BOUND_PARTS) dLogits.parts[part][i] = sMass * sErr[part];
       // p_c is rounded once where torch forms −p/B, and `mean` rounds the result (1/B and ×).

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { crossEntropy } from './crossEntropy.ts';
+import { elu } from './elu.ts';
+import { gelu } from './gelu.ts';
+import { hardtanh, relu6 } from './hardtanh.ts';
+import { leakyRelu } from './leakyRelu.ts';
 import { linear } from './linear.ts';
 import { relu } from './relu.ts';
+import { sigmoid } from './sigmoid.ts';
+import { silu } from './silu.ts';
+import { softplus } from './softplus.ts';
+import { tanh } from './tanh.ts';
 import type { LossOp, ModuleOp } from './types.ts';
 
 // The one list of ops: a new op is its own file and one line here (and one entry, under the same
@@ -11,7 +19,7 @@ import type { LossOp, ModuleOp } from './types.ts';
 type AnyModuleOp = ModuleOp<any>;
 type AnyLossOp = LossOp<any, any>;
 
-export const MODULE_OPS = [linear, relu] as const;
+export const MODULE_OPS = [linear, relu, tanh, sigmoid, gelu, leakyRelu, silu, softplus, elu, hardtanh, relu6] as const;
 export const LOSS_OPS = [crossEntropy] as const;
 
 type SpecOf<T> = T extends ModuleOp<infer S> ? S : T extends LossOp<infer S, infer _> ? S : never;

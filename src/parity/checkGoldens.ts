@@ -1,7 +1,7 @@
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
 import { modelProblem } from '../fd/modelProblem.ts';
 import type { GoldenCase } from '../golden/load.ts';
-import { onnxOracleFor, OnnxRuntimeMissing } from '../onnx/oracle.ts';
+import { OnnxKernelMissing, onnxOracleFor, OnnxRuntimeMissing } from '../onnx/oracle.ts';
 import type { DriftSection, InputFailure, ReportInput, SweepSection } from '../report/parityReport.ts';
 import type { Results } from '../results/keys.ts';
 import { DTYPES, type DType } from '../tensor/dtype.ts';
@@ -69,8 +69,9 @@ export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
     try {
       sides = [await sources[pair.actual.source]!(pair.actual.dtype as DType), await sources[pair.expected.source]!(pair.expected.dtype as DType)];
     } catch (err) {
-      if (!(err instanceof OnnxRuntimeMissing)) throw err;
-      const note = `onnxruntime: not run: ${err.message}`;
+      // An oracle that cannot run here is said, never hidden, and the other pairs still run.
+      if (!(err instanceof OnnxRuntimeMissing || err instanceof OnnxKernelMissing)) throw err;
+      const note = err instanceof OnnxKernelMissing ? `onnxruntime: not run for ${golden.name}: ${err.message}` : `onnxruntime: not run: ${err.message}`;
       if (!notes.includes(note)) notes.push(note);
       continue;
     }

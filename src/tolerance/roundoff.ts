@@ -32,10 +32,18 @@ export function underflowUnit(dtype: DType): number {
 export class Roundoffs {
   private readonly us: readonly number[];
   private readonly etas: readonly number[];
+  private readonly rounders: readonly ((v: number) => number)[];
 
   constructor(dtypes: readonly (DType | 'exact')[]) {
     this.us = dtypes.map((d) => (d === 'exact' ? 0 : unitRoundoff(d)));
     this.etas = dtypes.map((d) => (d === 'exact' ? 0 : underflowUnit(d)));
+    this.rounders = dtypes.map((d) => rounderFor(d === 'exact' ? 'float64' : d));
+  }
+
+  /** How far apart the sides hold a constant v: 0 in the same precision, |fl₃₂(v) − fl₆₄(v)| across. */
+  representationGap(v: number): number {
+    const held = this.rounders.map((round) => round(v));
+    return Math.max(...held) - Math.min(...held);
   }
 
   /** Σ_sides k·η_side: the absolute underflow error of k operations. */

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listGoldenFiles } from '../../src/golden/files.ts';
 import { errorCommand, failureAnnotations, MAX_ANNOTATIONS } from '../../src/report/annotations.ts';
 import { COMPACT_LIMIT, compactMarkdownReport } from '../../src/report/compact.ts';
 import { buildReport } from '../../src/report/parityReport.ts';
@@ -63,8 +62,8 @@ describe('the compact report', () => {
     expect(text).toContain('case-42: grad.0.weight: ts:float32 is not within its derived bound of torch:float32!');
   });
 
-  it('holds a run the size of today\'s (12 cases, 66 comparisons each) in a few kilobytes', () => {
-    const names = listGoldenFiles().map((f) => f.replace(/^.*\/|\.json$/g, ''));
+  it('holds a run of 12 cases with 66 comparisons each in a few kilobytes', () => {
+    const names = Array.from({ length: 12 }, (_, i) => `some-case-of-twelve-${i}`);
     const records = names.flatMap((name) => Array.from({ length: 66 }, (_, i) => record(name, i, (i % 10) / 20, `grad.${i}.weight`)));
     const text = compactMarkdownReport(buildReport({ records }));
     expect(bytes(text)).toBeLessThan(8_000);

@@ -1,0 +1,157 @@
+import { rounderFor, type DType } from '../tensor/dtype.ts';
+import { BOUND_PARTS, type BoundPart } from '../tolerance/errorBound.ts';
+import type { Roundoffs } from '../tolerance/roundoff.ts';
+import { erf } from './erf.ts';
+
+// Note [Elementwise ops as formulas]
+// An elementwise op is written once, as a formula over the operations of `Arith`: its forward
+// and its backward exactly as PyTorch's CPU kernels compute them (scripts/probe in the commit
+// history matched each formula bit for bit against torch 1.13 in float32). Two arithmetics run
+// the same formula:
+// - `valueArith(dtype)` computes it, every operation rounded to `dtype`: the TS reference;
+// - `boundArith(r)` carries, beside the TS value, a bound on how far two implementations' values
+//   can be apart, by running error analysis (docs/tolerance-policy.md §2.4): each operation adds
+//   its own rounding (u·|result| on each side, in `arithmetic`), an elementary function adds its
+//   accuracy (ELEMENTARY_ACCURACY, in `elementary`), and incoming errors propagate through the
+//   operation's partial derivatives at the TS values, to first order.
+// So an op's bound is derived from the very formula it computes, and cannot drift from it.
+
+/**
+ * The accuracy assumed of each elementary function on either side of a comparison: within `ulps`
+ * ulps of the true value, plus `absolute`·u (u the side's unit roundoff) where an implementation
+ * approximates to an absolute tolerance. Measured against mpmath (scripts/elementary_accuracy.py):
+ * glibc's float32 and float64 functions that PyTorch's CPU kernels call, V8's Math functions
+ * (Math.exp reaches 1.23 ulps), gradparity's own erf (src/ops/erf.ts, 2.73 ulps at most), and the
+ * erf inside PyTorch's float32 GELU kernel, whose error is absolute (up to 7.9u in 1 + erf).
+ * docs/tolerance-policy.md §1 has the table.
+ */
+export const ELEMENTARY_ACCURACY = {
+  exp: { ulps: 1.5, absolute: 0 },
+  log: { ulps: 1, absolute: 0 },
+  log1p: { ulps: 1, absolute: 0 },
+  tanh: { ulps: 2, absolute: 0 },
+  erf: { ulps: 3, absolute: 8 },
+} as const;
+/** The elementary functions a formula may call. */
+export type Elementary = 'exp' | 'log1p' | 'tanh' | 'erf';
+
+const ELEMENTARY: Readonly<Record<Elementary, (x: number) => number>> = { exp: Math.exp, log1p: Math.log1p, tanh: Math.tanh, erf };
+
+/** The derivative of each elementary function at x, given f(x) = y. */
+const SLOPE: Readonly<Record<Elementary, (x: number, y: number) => number>> = {
+  exp: (_x, y) => y,
+  log1p: (x) => 1 / (1 + x),
+  tanh: (_x, y) => 1 - y * y,
+  erf: (x) => 1.1283791670955126 * Math.exp(-x * x),
+};
+
+/** The operations an elementwise formula may use. */
+export interface Arith<T> {
+  /** A constant, as the kernel holds it (rounded to the precision). */
+  c(v: number): T;
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  div(a: T, b: T): T;
+  neg(a: T): T;
+  fn(f: Elementary, a: T): T;
+  /**
+   * `x > threshold ? above() : below()` (or `>=` with `orEqual`). Where the two sides may fall
+   * on different sides of the threshold, the bound allows the difference of the two branches.
+   */
+  select(x: T, threshold: number, above: () => T, below: () => T, orEqual?: boolean): T;
+  /** The number a formula's result stands for (its value, for the value arithmetic). */
+  valueOf(a: T): number;
+}
+
+/** The TS reference: the formula in `dtype`, every operation rounded. */
+export function valueArith(dtype: DType): Arith<number> {
+  const round = rounderFor(dtype);
+  return {
+    c: round,
+    add: (a, b) => round(a + b),
+    sub: (a, b) => round(a - b),
+    mul: (a, b) => round(a * b),
+    div: (a, b) => round(a / b),
+    neg: (a) => -a,
+    fn: (f, a) => round(ELEMENTARY[f](a)),
+    select: (x, t, above, below, orEqual = false) => ((orEqual ? x >= t : x > t) ? above() : below()),
+    valueOf: (a) => a,
+  };
+}
+
+/** A value with a bound on how far two implementations' values of it can be apart, by part. */
+export interface Tracked {
+  readonly v: number;
+  readonly e: Readonly<Record<BoundPart, number>>;
+  /**
+   * Each side's own value, for the op's input when both sides' are known: a branch is then
+   * decided exactly instead of from the bound.
+   */
+  readonly sides?: readonly [number, number];
+}
+
+const zero = (): Record<BoundPart, number> => ({ arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 });
+const total = (t: Tracked) => BOUND_PARTS.reduce((s, p) => s + t.e[p], 0);
+
+/** Σ kᵢ·eᵢ over the parts, plus `extra` added to one part. */
+function combine(terms: readonly (readonly [number, Tracked])[], extra: Partial<Record<BoundPart, number>> = {}): Record<BoundPart, number> {
+  const e = zero();
+  for (const [k, t] of terms) for (const p of BOUND_PARTS) e[p] += Math.abs(k) * t.e[p];
+  for (const p of BOUND_PARTS) e[p] += extra[p] ?? 0;
+  return e;
+}
+
+/**
+ * The bound arithmetic of a comparison with rounding budget `r`. Values are the TS run's (in the
+ * coarser precision, `dtype`), so that magnitudes are those of the computation being bounded.
+ */
+export function boundArith(r: Roundoffs, dtype: DType): Arith<Tracked> {
+  const value = valueArith(dtype);
+  // One rounding of a result of magnitude |v| on each side, and its underflow.
+  const rounding = (v: number) => r.ulps(1) * Math.abs(v) + r.underflow(1);
+  const sides = (x: Tracked, t: number, orEqual: boolean): 'same' | 'may differ' => {
+    const above = (v: number) => (orEqual ? v >= t : v > t);
+    if (x.sides !== undefined) return above(x.sides[0]) === above(x.sides[1]) ? 'same' : 'may differ';
+    return Math.abs(x.v - t) <= total(x) ? 'may differ' : 'same';
+  };
+  return {
+    // A constant is rounded alike on both sides of a same-precision comparison; across precisions
+    // the two roundings differ by exactly this.
+    c: (v) => ({ v: value.c(v), e: { ...zero(), inputRounding: r.representationGap(v) } }),
+    add: (a, b) => {
+      const v = value.add(a.v, b.v);
+      return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }) };
+    },
+    sub: (a, b) => {
+      const v = value.sub(a.v, b.v);
+      return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }) };
+    },
+    mul: (a, b) => {
+      const v = value.mul(a.v, b.v);
+      return { v, e: combine([[b.v, a], [a.v, b]], { arithmetic: rounding(v) }) };
+    },
+    div: (a, b) => {
+      const v = value.div(a.v, b.v);
+      return { v, e: combine([[1 / b.v, a], [a.v / (b.v * b.v), b]], { arithmetic: rounding(v) }) };
+    },
+    neg: (a) => ({ v: -a.v, e: a.e }),
+    fn: (f, a) => {
+      const v = value.fn(f, a.v);
+      // An ulp is at most 2u relative; an absolute allowance is in units of u; a subnormal result adds η.
+      const { ulps, absolute } = ELEMENTARY_ACCURACY[f];
+      return { v, e: combine([[SLOPE[f](a.v, v), a]], { elementary: r.ulps(2 * ulps) * Math.abs(v) + r.ulps(absolute) + r.underflow(1) }) };
+    },
+    select: (x, t, above, below, orEqual = false) => {
+      const taken = (orEqual ? x.v >= t : x.v > t) ? above() : below();
+      if (sides(x, t, orEqual) === 'same') return taken;
+      // One side may have taken the other branch: allow the larger error and the gap between them.
+      const [a, b] = [above(), below()];
+      const e = zero();
+      for (const p of BOUND_PARTS) e[p] = Math.max(a.e[p], b.e[p]);
+      e.branch += Math.abs(a.v - b.v);
+      return { v: taken.v, e };
+    },
+    valueOf: (a) => a.v,
+  };
+}
