@@ -13,12 +13,14 @@ import { erf } from '../src/ops/erf.ts';
 
 const random = seededRandom(20261129);
 const spread = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => lo + (hi - lo) * random());
+const grid = (n: number, lo: number, hi: number) => Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / n);
 const FUNCTIONS: Record<string, { f: (x: number) => number; points: number[] }> = {
   exp: { f: Math.exp, points: spread(20000, -80, 80) },
   log: { f: Math.log, points: [...spread(10000, 1e-6, 10), ...spread(10000, 0.5, 2), ...spread(2000, 1, 1e30)] },
   log1p: { f: Math.log1p, points: [...spread(10000, -0.999, 10), ...spread(5000, -1e-6, 1e-6)] },
   tanh: { f: Math.tanh, points: [...spread(20000, -10, 10), ...spread(5000, -1e-4, 1e-4)] },
-  erf: { f: erf, points: [...spread(40000, -6, 6), ...spread(5000, -1e-3, 1e-3)] },
+  // Densely around |x| = 1 too, where gradparity's erf switches from its series to the continued fraction.
+  erf: { f: erf, points: [...spread(40000, -6, 6), ...spread(5000, -1e-3, 1e-3), ...grid(40000, 0.9, 1.1), ...grid(40000, -1.1, -0.9)] },
 };
 
 const samples = Object.fromEntries(

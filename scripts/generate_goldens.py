@@ -210,7 +210,10 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
       which is the same on booleans and exports as Or;
     - aten::sigmoid as 1/(1 + exp(−x)), torch's own CPU formula: onnxruntime's float32 Sigmoid
       kernel approximates, and returns exactly 0 for inputs below about −17 where the value is
-      3e-8, an error no relative model covers."""
+      3e-8, an error no relative model covers;
+    - aten::softplus, whose torch.onnx symbolic drops `threshold` (it exports Softplus(x·β)/β
+      everywhere): the switch to the identity is put back as Where(x·β > threshold, x, …), as
+      torch's kernel computes it."""
     for node in list(gm.graph.nodes):
         if node.op != "call_function":
             continue
@@ -218,6 +221,10 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
             node.replace_all_uses_with(node.args[0])
             gm.graph.erase_node(node)
         elif node.target == torch.ops.aten.bitwise_or.Tensor:
+            # Only booleans: on integers bitwise and logical or differ.
+            dtypes = {arg.meta["tensor_meta"].dtype for arg in node.args if isinstance(arg, torch.fx.Node) and "tensor_meta" in arg.meta}
+            if dtypes != {torch.bool}:
+                raise SpecError(f"rewrite_for_export: aten::bitwise_or on {sorted(map(str, dtypes)) or 'operands of unknown dtype'}, not booleans; it cannot become logical_or")
             node.target = torch.ops.aten.logical_or.default
         elif node.target == torch.ops.aten.sigmoid.default:
             with gm.graph.inserting_before(node):
@@ -225,6 +232,17 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
                 exp = gm.graph.call_function(torch.ops.aten.exp.default, (neg,))
                 denominator = gm.graph.call_function(torch.ops.aten.add.Tensor, (exp, 1))
                 formula = gm.graph.call_function(torch.ops.aten.reciprocal.default, (denominator,))
+            node.replace_all_uses_with(formula)
+            gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten.softplus.default:
+            x, beta, threshold = (*node.args, *[1, 20][len(node.args) - 1:])[:3]
+            with gm.graph.inserting_before(node):
+                scaled = gm.graph.call_function(torch.ops.aten.mul.Tensor, (x, beta))
+                # β = 1 here: exports as a bare Softplus, onnxruntime's own kernel.
+                smooth = gm.graph.call_function(torch.ops.aten.softplus.default, (scaled, 1, threshold))
+                scaled_back = gm.graph.call_function(torch.ops.aten.div.Tensor, (smooth, beta))
+                above = gm.graph.call_function(torch.ops.aten.gt.Scalar, (scaled, threshold))
+                formula = gm.graph.call_function(torch.ops.aten.where.self, (above, x, scaled_back))
             node.replace_all_uses_with(formula)
             gm.graph.erase_node(node)
     gm.graph.lint()

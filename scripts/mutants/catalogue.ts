@@ -222,6 +222,6 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     id: 'hardtanh-gradient-at-bounds',
     description: 'Hardtanh/ReLU6 backward passes the gradient outside the range too (the clamp forgotten)',
     file: op('hardtanh'),
-    edits: [{ find: 'return a.select(x, max, () => a.c(0), () => a.select(x, min, () => g, () => a.c(0)), true);', replace: 'return g;' }],
+    edits: [{ find: 'return a.select(x, max, () => a.c(0), () => a.select(a.neg(x), -min, () => a.c(0), () => g, true), true);', replace: 'return g;' }],
   },
 ];

@@ -136,8 +136,8 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
     const m = rowMax.data[b]!;
     const lse = logSumExp.data[b]!;
     // Relative error of Σ exp(θ − m): the shift's rounding u·|θ_k − m| moves exp(θ_k − m) by that
-    // relative amount, exp adds 1 ulp, the sum of positive terms adds γ_{C−1}; weighted by s_k,
-    // which sum to 1.
+    // relative amount (weighted by s_k, which sum to 1), the sum of positive terms adds γ_{C−1},
+    // and exp its own accuracy (the `elementary` part, below).
     let sumExpArith = r.gamma(classes - 1);
     // exp's and log's own accuracy (ELEMENTARY_ACCURACY), relative, on both sides: an ulp is 2u.
     const [expRelative, logRelative] = [r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps), r.ulps(2 * ELEMENTARY_ACCURACY.log.ulps)];

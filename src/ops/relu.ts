@@ -54,7 +54,8 @@ function reluSides({ input: z, inputBound, inputOnSides: [za, zb] }: ModuleBound
   const zTotal = totals(inputBound);
   return {
     bothClosed: (i) => z.data[i]! <= -zTotal[i]!,
-    mayDiffer: (i) => Math.abs(z.data[i]!) <= zTotal[i]!,
+    // A zero bound means both sides hold the same z, so they branch alike even at 0.
+    mayDiffer: (i) => zTotal[i]! > 0 && Math.abs(z.data[i]!) <= zTotal[i]!,
   };
 }
 

@@ -21,8 +21,8 @@ import { erf } from './erf.ts';
  * ulps of the true value, plus `absolute`·u (u the side's unit roundoff) where an implementation
  * approximates to an absolute tolerance. Measured against mpmath (scripts/elementary_accuracy.py):
  * glibc's float32 and float64 functions that PyTorch's CPU kernels call, V8's Math functions
- * (Math.exp reaches 1.23 ulps), gradparity's own erf (src/ops/erf.ts, 2.73 ulps at most), and the
- * erf inside PyTorch's float32 GELU kernel, whose error is absolute (up to 7.9u in 1 + erf).
+ * (Math.exp reaches 1.23 ulps), gradparity's own erf (src/ops/erf.ts, 2.87 ulps at most), and the
+ * erf inside PyTorch's float32 GELU kernel, whose error is absolute (up to 7.5u in 1 + erf).
  * docs/tolerance-policy.md §1 has the table.
  */
 export const ELEMENTARY_ACCURACY = {
@@ -64,6 +64,8 @@ export interface Arith<T> {
   valueOf(a: T): number;
 }
 
+const isAbove = (v: number, t: number, orEqual: boolean) => (orEqual ? v >= t : v > t);
+
 /** The TS reference: the formula in `dtype`, every operation rounded. */
 export function valueArith(dtype: DType): Arith<number> {
   const round = rounderFor(dtype);
@@ -75,7 +77,8 @@ export function valueArith(dtype: DType): Arith<number> {
     div: (a, b) => round(a / b),
     neg: (a) => -a,
     fn: (f, a) => round(ELEMENTARY[f](a)),
-    select: (x, t, above, below, orEqual = false) => ((orEqual ? x >= t : x > t) ? above() : below()),
+    // The kernel holds the threshold in its own precision, as it does every scalar argument.
+    select: (x, t, above, below, orEqual = false) => (isAbove(x, round(t), orEqual) ? above() : below()),
     valueOf: (a) => a,
   };
 }
@@ -85,8 +88,9 @@ export interface Tracked {
   readonly v: number;
   readonly e: Readonly<Record<BoundPart, number>>;
   /**
-   * Each side's own value, for the op's input when both sides' are known: a branch is then
-   * decided exactly instead of from the bound.
+   * Each side's own value, when known: for the op's input when both sides' results are known,
+   * for constants, and for what exact operations (on both sides) make of them. A branch on a
+   * value whose sides are known is decided exactly instead of from the bound.
    */
   readonly sides?: readonly [number, number];
 }
@@ -97,7 +101,8 @@ const total = (t: Tracked) => BOUND_PARTS.reduce((s, p) => s + t.e[p], 0);
 /** Σ kᵢ·eᵢ over the parts, plus `extra` added to one part. */
 function combine(terms: readonly (readonly [number, Tracked])[], extra: Partial<Record<BoundPart, number>> = {}): Record<BoundPart, number> {
   const e = zero();
-  for (const [k, t] of terms) for (const p of BOUND_PARTS) e[p] += Math.abs(k) * t.e[p];
+  // A term with no error contributes nothing, even where its slope overflowed (∞·0 would be NaN).
+  for (const [k, t] of terms) for (const p of BOUND_PARTS) if (t.e[p] !== 0 && k !== 0) e[p] += Math.abs(k) * t.e[p];
   for (const p of BOUND_PARTS) e[p] += extra[p] ?? 0;
   return e;
 }
@@ -110,32 +115,45 @@ export function boundArith(r: Roundoffs, dtype: DType): Arith<Tracked> {
   const value = valueArith(dtype);
   // One rounding of a result of magnitude |v| on each side, and its underflow.
   const rounding = (v: number) => r.ulps(1) * Math.abs(v) + r.underflow(1);
+  // Both sides' values of an operation's result, where both sides' operands are known and the
+  // operation is exact on each side; otherwise unknown (rounding may differ between the sides).
+  const exactly = (a: Tracked, b: Tracked, op: (x: number, y: number) => number): { sides?: readonly [number, number] } => {
+    if (a.sides === undefined || b.sides === undefined) return {};
+    const exact = [op(a.sides[0], b.sides[0]), op(a.sides[1], b.sides[1])] as const;
+    return exact.every((v, side) => Number.isFinite(v) && r.roundOn(side as 0 | 1, v) === v) ? { sides: exact } : {};
+  };
   const sides = (x: Tracked, t: number, orEqual: boolean): 'same' | 'may differ' => {
-    const above = (v: number) => (orEqual ? v >= t : v > t);
-    if (x.sides !== undefined) return above(x.sides[0]) === above(x.sides[1]) ? 'same' : 'may differ';
-    return Math.abs(x.v - t) <= total(x) ? 'may differ' : 'same';
+    if (x.sides !== undefined) {
+      // Each side compares against the threshold as its own precision holds it.
+      const [a, b] = [0, 1].map((side) => isAbove(x.sides![side]!, r.roundOn(side as 0 | 1, t), orEqual));
+      return a === b ? 'same' : 'may differ';
+    }
+    // Within its bound of the threshold (as either side holds it) the sides may branch apart; a
+    // zero bound and a threshold held alike mean both compare the same numbers, even at t.
+    const margin = total(x) + r.representationGap(t);
+    return margin > 0 && Math.abs(x.v - t) <= margin ? 'may differ' : 'same';
   };
   return {
     // A constant is rounded alike on both sides of a same-precision comparison; across precisions
     // the two roundings differ by exactly this.
-    c: (v) => ({ v: value.c(v), e: { ...zero(), inputRounding: r.representationGap(v) } }),
+    c: (v) => ({ v: value.c(v), e: { ...zero(), inputRounding: r.representationGap(v) }, sides: [r.roundOn(0, v), r.roundOn(1, v)] }),
     add: (a, b) => {
       const v = value.add(a.v, b.v);
-      return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }) };
+      return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }), ...exactly(a, b, (x, y) => x + y) };
     },
     sub: (a, b) => {
       const v = value.sub(a.v, b.v);
-      return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }) };
+      return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }), ...exactly(a, b, (x, y) => x - y) };
     },
     mul: (a, b) => {
       const v = value.mul(a.v, b.v);
-      return { v, e: combine([[b.v, a], [a.v, b]], { arithmetic: rounding(v) }) };
+      return { v, e: combine([[b.v, a], [a.v, b]], { arithmetic: rounding(v) }), ...exactly(a, b, (x, y) => x * y) };
     },
     div: (a, b) => {
       const v = value.div(a.v, b.v);
-      return { v, e: combine([[1 / b.v, a], [a.v / (b.v * b.v), b]], { arithmetic: rounding(v) }) };
+      return { v, e: combine([[1 / b.v, a], [a.v / (b.v * b.v), b]], { arithmetic: rounding(v) }), ...exactly(a, b, (x, y) => x / y) };
     },
-    neg: (a) => ({ v: -a.v, e: a.e }),
+    neg: (a) => ({ v: -a.v, e: a.e, ...(a.sides === undefined ? {} : { sides: [-a.sides[0], -a.sides[1]] as const }) }),
     fn: (f, a) => {
       const v = value.fn(f, a.v);
       // An ulp is at most 2u relative; an absolute allowance is in units of u; a subnormal result adds η.
@@ -143,8 +161,10 @@ export function boundArith(r: Roundoffs, dtype: DType): Arith<Tracked> {
       return { v, e: combine([[SLOPE[f](a.v, v), a]], { elementary: r.ulps(2 * ulps) * Math.abs(v) + r.ulps(absolute) + r.underflow(1) }) };
     },
     select: (x, t, above, below, orEqual = false) => {
-      const taken = (orEqual ? x.v >= t : x.v > t) ? above() : below();
-      if (sides(x, t, orEqual) === 'same') return taken;
+      // Where both sides branch alike, the branch they took (judged by their own values when known).
+      const same = sides(x, t, orEqual) === 'same';
+      const taken = isAbove(same && x.sides ? x.sides[0] : x.v, value.c(t), orEqual) ? above() : below();
+      if (same) return taken;
       // One side may have taken the other branch: allow the larger error and the gap between them.
       const [a, b] = [above(), below()];
       const e = zero();

@@ -3,12 +3,14 @@
  * made of:
  * - arithmetic: roundings of + and × (the γ_n terms of every dot product and sum, and the few
  *   single roundings of the loss);
- * - elementary: exp and log, each taken as accurate to 1 ulp (2u relative; glibc, SLEEF's u10
- *   functions that PyTorch uses on CPU, and V8's fdlibm port all document ≤ 1 ulp);
+ * - elementary: the elementary functions (exp, log, log1p, tanh, erf), each taken as accurate
+ *   to the ulps measured for it on either side, plus an absolute allowance where an
+ *   implementation approximates absolutely (ELEMENTARY_ACCURACY in src/ops/scalar.ts);
  * - inputRounding: the two sides started from different inputs (a float64 case rounded to
- *   float32 on one side only);
- * - branch: a ReLU whose pre-activation sits so close to 0 that the two sides took different
- *   branches; the allowance is the whole gradient that one side let through.
+ *   float32 on one side only), or hold a constant differently across precisions;
+ * - branch: an op with a branch (ReLU, LeakyReLU, Softplus's switch, a clamp, …) whose input
+ *   sits so close to the branch point that the two sides may have taken different branches; the
+ *   allowance is the gap between the branches' values.
  */
 export const BOUND_PARTS = ['arithmetic', 'elementary', 'inputRounding', 'branch'] as const;
 /** One of BOUND_PARTS: where part of a bound comes from. */

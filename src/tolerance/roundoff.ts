@@ -46,6 +46,11 @@ export class Roundoffs {
     return Math.max(...held) - Math.min(...held);
   }
 
+  /** v as side `side` holds it: rounded to that side's precision (an exact side keeps float64). */
+  roundOn(side: 0 | 1, v: number): number {
+    return this.rounders[side]!(v);
+  }
+
   /** Σ_sides k·η_side: the absolute underflow error of k operations. */
   underflow(k: number): number {
     return this.etas.reduce((sum, eta) => sum + k * eta, 0);

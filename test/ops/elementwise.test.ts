@@ -3,6 +3,8 @@ import { finiteDifferenceCheck } from '../../src/fd/engine.ts';
 import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 import { erf } from '../../src/ops/erf.ts';
+import { hardtanh, HardtanhSpec } from '../../src/ops/hardtanh.ts';
+import { tensor } from '../../src/tensor/tensor.ts';
 import { boundArith, valueArith, type Tracked } from '../../src/ops/scalar.ts';
 import { ulpDistance } from '../../src/tensor/ulp.ts';
 import { Roundoffs } from '../../src/tolerance/roundoff.ts';
@@ -67,12 +69,74 @@ describe('the bound arithmetic', () => {
     expect(known.e.branch).toBe(0);
   });
 
+  it('branches alike where both sides hold the same value exactly, even on the threshold', () => {
+    const step = (x: Tracked) => a.select(x, 0, () => a.c(1), () => a.c(0));
+    expect(step(exact(0)).e.branch).toBe(0);
+    expect(step({ ...exact(0), e: { ...exact(0).e, arithmetic: 1e-9 } }).e.branch).toBe(1);
+  });
+
+  it('adds nothing for an exact operand even where its slope overflows (no ∞·0 = NaN)', () => {
+    const big = a.fn('exp', exact(200)); // exp overflows float32: slope ∞, and exact(200) has no error
+    expect(big.v).toBe(Infinity);
+    expect(Number.isNaN(big.e.arithmetic) || Number.isNaN(big.e.inputRounding)).toBe(false);
+  });
+
+  it('carries both sides’ values through operations that are exact on each side', () => {
+    const other = Math.fround(0.5000001); // each side's value is in its own precision, float32 here
+    const x: Tracked = { ...exact(0.5), sides: [0.5, other] };
+    expect(a.mul(x, a.c(2)).sides).toEqual([1, 2 * other]); // ×2 is exact
+    expect(a.neg(x).sides).toEqual([-0.5, -other]);
+    expect(a.mul(x, a.c(0.1)).sides).toBeUndefined(); // rounded: the sides may round apart
+    // So a threshold on 2x is decided from the sides: both above 1 here, no allowance.
+    const doubled: Tracked = { ...exact(0.5), e: { ...exact(0.5).e, arithmetic: 1e-3 }, sides: [Math.fround(0.50001), Math.fround(0.50002)] };
+    const step = a.select(a.mul(doubled, a.c(2)), 1, () => a.c(1), () => a.c(0));
+    expect(step.e.branch).toBe(0);
+    expect(step.v).toBe(1);
+  });
+
+  it('compares against the threshold as the precision holds it', () => {
+    const f32 = valueArith('float32');
+    const t = 0.1; // fl32(0.1) = 0.100000001490116…, above 0.1
+    const x = Math.fround(0.1);
+    expect(f32.select(x, t, () => 1, () => 0)).toBe(0); // x > fl32(t) is false
+    // Across precisions the sides hold the threshold 1.49e-9 apart: an input that close may branch apart.
+    const across = boundArith(new Roundoffs(['float32', 'float64']), 'float32');
+    expect(across.select(exact(x), t, () => across.c(1), () => across.c(0)).e.branch).toBe(1);
+  });
+
   it('rounds every operation of the value arithmetic to the precision', () => {
     const f32 = valueArith('float32');
     expect(f32.add(1, 2 ** -25)).toBe(1); // half an ulp of 1, rounded to even
     expect(valueArith('float64').add(1, 2 ** -25)).toBe(1 + 2 ** -25);
     expect(f32.fn('exp', 1)).toBe(Math.fround(Math.E));
   });
+});
+
+describe('Hardtanh and ReLU6 as torch computes them', () => {
+  const spec = { op: 'hardtanh', min: -0.5, max: 0.5 } as const;
+  it('clamps, and passes the gradient strictly inside the bounds only', () => {
+    expect([-1, -0.5, 0.25, 0.5, 1].map(clampOf)).toEqual([-0.5, -0.5, 0.25, 0.5, 0.5]);
+    expect([-1, -0.5, 0.25, 0.5, 1].map((x) => gradOf(x))).toEqual([0, 0, 1, 0, 0]);
+  });
+  it('propagates NaN forward and passes the gradient of a NaN input, as torch', () => {
+    expect(clampOf(Number.NaN)).toBeNaN();
+    expect(gradOf(Number.NaN)).toBe(1);
+  });
+  it('rejects min ≥ max, naming the field', () => {
+    const parsed = HardtanhSpec.safeParse({ op: 'hardtanh', min: 1, max: 1 });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(['max']);
+  });
+
+  function clampOf(x: number): number {
+    const input = tensor('float32', [1], [x]);
+    return hardtanh.forward(spec, input, {}, 'float32').data[0]!;
+  }
+  function gradOf(x: number): number {
+    const input = tensor('float32', [1], [x]);
+    const out = hardtanh.forward(spec, input, {}, 'float32');
+    return hardtanh.backward(spec, tensor('float32', [1], [1]), input, out, {}, 'float32').dInput.data[0]!;
+  }
 });
 
 describe('finite differences at a LeakyReLU kink', () => {

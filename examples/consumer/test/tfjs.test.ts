@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { listGoldenFiles, loadGolden, referenceGoldensDir } from 'gradparity';
 import { tfjsLossAndGrads } from '../src/tfjsMlp.js';
 
-// The goldens gradparity ships: Linear/ReLU MLPs with softmax cross-entropy.
+// The goldens gradparity ships: Linear layers and activations (ReLU, GELU, ELU, Softplus, …) with softmax cross-entropy.
 const goldens = listGoldenFiles(referenceGoldensDir()).map(loadGolden);
 
 it('finds the goldens gradparity ships', () => {

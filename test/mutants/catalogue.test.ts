@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { mutatedSource } from '../../scripts/mutants/apply.ts';
+import { MUTANTS } from '../../scripts/mutants/catalogue.ts';
+
+// npm run mutants takes minutes; a catalogue entry that no longer matches its source should fail
+// here, in npm test, the moment the source moves.
+describe('the mutant catalogue', () => {
+  it('has mutants, each with a unique id', () => {
+    expect(MUTANTS.length).toBeGreaterThan(0);
+    expect(new Set(MUTANTS.map((m) => m.id)).size).toBe(MUTANTS.length);
+  });
+
+  it.each(MUTANTS.map((m) => [m.id, m] as const))('%s applies to the current source and changes it', (_, mutant) => {
+    const source = readFileSync(mutant.file, 'utf8');
+    expect(mutatedSource(mutant, source)).not.toBe(source);
+  });
+});
