@@ -18,13 +18,13 @@ npm test
 
 npx gradparity check node_modules/gradparity/goldens --no-reports 2> cli.err
 cat cli.err >&2
-grep -q 'onnxruntime: not run' cli.err
+grep -q 'onnxruntime: not run: the ONNX oracle needs onnxruntime-node' cli.err
 install=$(node --input-type=module -e "import { ONNXRUNTIME_INSTALL } from 'gradparity/internal'; console.log(ONNXRUNTIME_INSTALL)")
 echo "consumer-example: $install"
 $install
 npx gradparity check node_modules/gradparity/goldens --no-reports 2> cli.err
 cat cli.err >&2
-if grep -q 'onnxruntime: not run' cli.err; then
+if grep -q 'onnxruntime: not run: the ONNX oracle needs onnxruntime-node' cli.err; then
   echo "consumer-example: onnxruntime still missing after: $install" >&2
   exit 1
 fi
