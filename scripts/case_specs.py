@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jsonschema
 
-from op_table import parameter_shapes
+from op_table import LOSS_OPS, parameter_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_FILE = ROOT / "scripts" / "cases.json"
@@ -62,11 +62,21 @@ def validate_cases(document: object, name: str = CASES_FILE.name) -> None:
         if ("values" in case) == ("seed" in case):
             fail("values", "give either explicit values or a seed, not both and not neither")
         if "values" in case:
-            missing = [n for n in ["x", "target", *parameter_shapes(case["model"])] if n not in case["values"]]
+            needed = ["x", "target", *(["lossGrad"] if case["model"]["loss"]["reduction"] == "none" else []), *parameter_shapes(case["model"])]
+            missing = [n for n in needed if n not in case["values"]]
             if missing:
                 fail("values", f"missing {', '.join(missing)}")
-        if "target" in case and case["model"]["loss"].get("target") != "probabilities":
-            fail("target", "is soft or one_hot, and only for probability targets")
+        loss = case["model"]["loss"]
+        target_kind = LOSS_OPS[loss["op"]].target_kind(loss)
+        if "target" in case and target_kind != "probabilities":
+            fail("target", "is soft, one_hot or uniform, and only for probability targets")
+        if "ignoredRows" in case:
+            if loss.get("ignoreIndex") is None:
+                fail("ignoredRows", "needs a loss with an ignoreIndex")
+            if "values" in case:
+                fail("ignoredRows", "applies to seeded inputs only (explicit values give the ignore_index themselves)")
+            if any(row >= case["batch"] for row in case["ignoredRows"]):
+                fail("ignoredRows", f"names a row outside the batch of {case['batch']}")
         if "targetMass" in case and case.get("target") != "soft":
             fail("targetMass", "only applies to soft targets")
         unknown = [n for n in case.get("scale", {}) if n not in ["x", *parameter_shapes(case["model"])]]

@@ -23,6 +23,7 @@ import platform
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 # PyTorch picks its CPU kernels (DEFAULT, AVX2, AVX512) by what the machine supports, and the
@@ -38,7 +39,7 @@ from torch._decomp import get_decompositions
 from torch.fx.experimental.proxy_tensor import make_fx
 
 from case_specs import CASES_FILE, ROOT, SpecError, load_cases
-from op_table import LOSS_OPS, MODULE_OPS, parameter_shapes, result_keys, widths
+from op_table import LOSS_OPS, MODULE_OPS, loss_shape, parameter_shapes, result_keys, widths
 
 SCHEMA_VERSION = 2
 ONNX_OPSET = 17
@@ -66,15 +67,17 @@ def module_params(params: dict, index: int) -> dict:
 
 
 def case_inputs(case: dict) -> dict[str, torch.Tensor]:
-    """x, target and every parameter, in the case's dtype (float64 tensors for class indices are int64)."""
+    """x, target, lossGrad (unreduced losses) and every parameter, in the case's dtype (class indices are int64)."""
     dtype = TORCH_DTYPES[case["dtype"]]
     model, batch = case["model"], case["batch"]
     shapes = parameter_shapes(model)
     classes = widths(model)[-1]
+    unreduced = loss_shape(model, batch)
     if "values" in case:
         values = case["values"]
-        tensors = {name: torch.tensor(values[name], dtype=torch.float64).to(dtype) for name in ["x", *shapes]}
-        if model["loss"]["target"] == "class_indices":
+        floats = ["x", *(["lossGrad"] if unreduced else []), *shapes]
+        tensors = {name: torch.tensor(values[name], dtype=torch.float64).to(dtype) for name in floats}
+        if target_kind(model) == "class_indices":
             tensors["target"] = torch.tensor(values["target"], dtype=torch.int64)
         else:
             tensors["target"] = torch.tensor(values["target"], dtype=torch.float64).to(dtype)
@@ -94,18 +97,36 @@ def case_inputs(case: dict) -> dict[str, torch.Tensor]:
         if "logitMagnitude" in case:
             scale_last_layer(case, tensors)
         tensors["target"] = random_target(case, gen, batch, classes)
+        # The upstream gradient of an unreduced loss, N(0, 1), drawn last so that every other
+        # input is the same stream as the reduced variant of the case.
+        if unreduced:
+            tensors["lossGrad"] = torch.randn(*unreduced, generator=gen, dtype=torch.float64)
         tensors = {k: (v if v.dtype == torch.int64 else v.to(dtype)) for k, v in tensors.items()}
-    for name, shape in {"x": [batch, model["inputSize"]], **shapes}.items():
+    for name, shape in {"x": [batch, model["inputSize"]], **({"lossGrad": unreduced} if unreduced else {}), **shapes}.items():
         if list(tensors[name].shape) != shape:
             raise SpecError(f"case {case['name']}: values.{name} has shape {list(tensors[name].shape)}, expected {shape}")
     return tensors
 
 
+def target_kind(model: dict) -> str:
+    """class_indices, probabilities or values: what the model's loss takes (its op table entry says)."""
+    return LOSS_OPS[model["loss"]["op"]].target_kind(model["loss"])
+
+
 def random_target(case: dict, gen: torch.Generator, batch: int, classes: int) -> torch.Tensor:
-    kind = case["model"]["loss"]["target"]
-    style = case.get("target", "class_indices" if kind == "class_indices" else "soft")
+    kind = target_kind(case["model"])
+    style = case.get("target", "soft")
     if kind == "class_indices":
-        return torch.randint(0, classes, (batch,), generator=gen, dtype=torch.int64)
+        indices = torch.randint(0, classes, (batch,), generator=gen, dtype=torch.int64)
+        # Rows left out by ignore_index: their target becomes the loss's ignoreIndex.
+        for row in case.get("ignoredRows", []):
+            indices[row] = case["model"]["loss"]["ignoreIndex"]
+        return indices
+    if kind == "values":
+        return torch.randn(batch, classes, generator=gen, dtype=torch.float64)
+    if style == "uniform":
+        # Independent probabilities in [0, 1), one per logit: BCE's targets.
+        return torch.rand(batch, classes, generator=gen, dtype=torch.float64)
     if style == "one_hot":
         return F.one_hot(torch.randint(0, classes, (batch,), generator=gen), classes).to(torch.float64)
     if style == "soft":
@@ -113,14 +134,14 @@ def random_target(case: dict, gen: torch.Generator, batch: int, classes: int) ->
         # leaves mass out the same way); the gradient is then softmax·Σp − p, not softmax − p.
         mass = case.get("targetMass", 1.0)
         return mass * torch.softmax(2 * torch.randn(batch, classes, generator=gen, dtype=torch.float64), dim=1)
-    raise SpecError(f"case {case['name']}: target must be 'soft' or 'one_hot', got {style!r}")
+    raise SpecError(f"case {case['name']}: target must be 'soft', 'one_hot' or 'uniform', got {style!r}")
 
 
 def scale_last_layer(case: dict, tensors: dict[str, torch.Tensor]) -> None:
     """Scales the last Linear so that the largest |logit| (in float64) equals logitMagnitude."""
     model = case["model"]
     last = max(i for i, spec in enumerate(model["modules"]) if spec["op"] == "linear")
-    logits = forward_logits(model, {k: v for k, v in tensors.items() if k != "target"})
+    logits = forward_logits(model, {k: v for k, v in tensors.items() if k not in ("target", "lossGrad")})
     factor = case["logitMagnitude"] / logits.abs().max().item()
     for name in (f"{last}.weight", f"{last}.bias"):
         if name in tensors:
@@ -155,7 +176,8 @@ def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtyp
         module.register_forward_hook(lambda _m, _i, out, key=f"out.{index}": outputs.__setitem__(key, out.detach().clone()))
     logits = net(x)
     loss = LOSS_OPS[model["loss"]["op"]].functional(torch, model["loss"], logits, target)
-    loss.backward()
+    # An unreduced loss starts the backward pass from the case's upstream gradient.
+    loss.backward(inputs["lossGrad"].to(dtype) if "lossGrad" in inputs else None)
     grads = {"grad.x": x.grad, **{f"grad.{name}": p.grad for name, p in net.named_parameters()}}
     results = {"loss": loss.detach(), "logits": logits.detach(), **outputs, **grads}
     keys = result_keys(model)
@@ -175,18 +197,64 @@ def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtyp
 def decompositions_for(model: dict):
     """The aten backward ops the model's ops need decomposed (their entries in the op table say which)."""
     names = [*LOSS_OPS[model["loss"]["op"]].decompositions, *[d for spec in model["modules"] for d in MODULE_OPS[spec["op"]].decompositions]]
-    return get_decompositions([getattr(torch.ops.aten, name) for name in dict.fromkeys(names)])
+    table = get_decompositions([getattr(torch.ops.aten, name) for name in dict.fromkeys(names)])
+    # Ours replace torch's where torch 1.13's own are wrong for our cases.
+    table.update({op: fn for op, fn in OWN_DECOMPOSITIONS.items() if op in table})
+    return table
+
+
+# Note [NLL with any ignore_index]
+# torch 1.13's decompositions of nll_loss_forward and nll_loss_backward gather and scatter at the
+# target itself and only mask afterwards, and only for ignore_index ≥ 0: with PyTorch's default
+# −100 as the target of an ignored row they index out of bounds. These two compute the same
+# values as torch's kernels (−w_y·x_{b,y}; the gradient −w_y·g, ÷ the total weight for `mean`)
+# for [B, C] inputs, reading an ignored row at class 0 and masking it out.
+
+
+def nll_loss_forward(self, target, weight, reduction, ignore_index):
+    keep = target != ignore_index
+    safe = torch.where(keep, target, torch.zeros_like(target)).unsqueeze(1)
+    picked = torch.gather(self, 1, safe).squeeze(1)
+    zero = torch.zeros_like(picked)
+    if weight is None:
+        w = torch.where(keep, torch.ones_like(picked), zero)
+        rows = torch.where(keep, -picked, zero)
+    else:
+        w = torch.where(keep, torch.gather(weight.unsqueeze(0).expand(self.shape), 1, safe).squeeze(1), zero)
+        rows = -(picked * w)
+    total_weight = w.sum()
+    if reduction == 0:  # none
+        return rows, total_weight
+    return (rows.sum() if reduction == 2 else rows.sum() / total_weight), total_weight
+
+
+def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
+    keep = target != ignore_index
+    safe = torch.where(keep, target, torch.zeros_like(target)).unsqueeze(1)
+    g = grad_output / total_weight if reduction == 1 else grad_output  # 1: mean
+    g = g.expand(target.shape)
+    if weight is not None:
+        g = g * torch.gather(weight.unsqueeze(0).expand(self.shape), 1, safe).squeeze(1)
+    coefficient = torch.where(keep, -g, torch.zeros_like(g))
+    return torch.zeros_like(self).scatter(1, safe, coefficient.unsqueeze(1))
+
+
+OWN_DECOMPOSITIONS = {torch.ops.aten.nll_loss_forward.default: nll_loss_forward, torch.ops.aten.nll_loss_backward.default: nll_loss_backward}
 
 
 def graph_input_names(model: dict) -> list[str]:
-    return ["x", "target", *parameter_shapes(model)]
+    """x, target, lossGrad (unreduced losses only), then the parameters: src/model/spec.ts, graphInputNames."""
+    return ["x", "target", *(["lossGrad"] if loss_shape(model, 1) else []), *parameter_shapes(model)]
 
 
 def joint_function(model: dict):
     """Every result tensor, in key order, as a function of the graph inputs."""
     param_names = list(parameter_shapes(model))
 
-    def f(x, target, *params):
+    unreduced = bool(loss_shape(model, 1))
+
+    def f(x, target, *rest):
+        loss_grad, params = (rest[0], rest[1:]) if unreduced else (None, rest)
         # make_fx hands over plain tensors; the gradients must be taken with respect to these.
         x = x.detach().requires_grad_(True)
         params = [p.detach().requires_grad_(True) for p in params]
@@ -196,7 +264,7 @@ def joint_function(model: dict):
             h = MODULE_OPS[spec["op"]].functional(torch, spec, h, module_params(by_name, index))
             outputs.append(h)
         loss = LOSS_OPS[model["loss"]["op"]].functional(torch, model["loss"], h, target)
-        return (loss, h, *outputs, *torch.autograd.grad(loss, [x, *params]))
+        return (loss, h, *outputs, *torch.autograd.grad(loss, [x, *params], grad_outputs=loss_grad))
 
     return f
 
@@ -211,6 +279,12 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     - aten::sigmoid as 1/(1 + exp(−x)), torch's own CPU formula: onnxruntime's float32 Sigmoid
       kernel approximates, and returns exactly 0 for inputs below about −17 where the value is
       3e-8, an error no relative model covers;
+    - aten::_to_copy with only a dtype (autograd casts the float64 product g·(1 − ε) of label
+      smoothing's backward to the graph's dtype): aten::to, which exports as Cast;
+    - aten::index_put_ whose input nothing else reads (label smoothing's masked_fill_): the
+      out-of-place aten::index_put, the same values without a mutation to remove;
+    - aten::sgn (L1Loss's backward), which torch.onnx 1.13 cannot export: aten::sign, the same
+      on real tensors (0 at 0), which exports as Sign;
     - aten::softplus, whose torch.onnx symbolic drops `threshold` (it exports Softplus(x·β)/β
       everywhere): the switch to the identity is put back as Where(x·β > threshold, x, …), as
       torch's kernel computes it."""
@@ -234,6 +308,17 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
                 formula = gm.graph.call_function(torch.ops.aten.reciprocal.default, (denominator,))
             node.replace_all_uses_with(formula)
             gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten._to_copy.default and set(node.kwargs) == {"dtype"}:
+            with gm.graph.inserting_before(node):
+                cast = gm.graph.call_function(torch.ops.aten.to.dtype, (node.args[0], node.kwargs["dtype"]))
+            node.replace_all_uses_with(cast)
+            gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten.index_put_.default and len(node.args[0].users) == 1:
+            # Label smoothing's masked_fill_ on a tensor nothing else reads: the out-of-place
+            # index_put computes the same, without torch.onnx's warning about removing a mutation.
+            node.target = torch.ops.aten.index_put.default
+        elif node.target == torch.ops.aten.sgn.default:
+            node.target = torch.ops.aten.sign.default
         elif node.target == torch.ops.aten.softplus.default:
             x, beta, threshold = (*node.args, *[1, 20][len(node.args) - 1:])[:3]
             with gm.graph.inserting_before(node):
@@ -362,7 +447,11 @@ def golden_for(case: dict, out_dir: Path) -> dict:
         "description": case["description"],
         "model": case["model"],
         "dtype": case["dtype"],
-        "inputs": {"x": encode_tensor(inputs["x"]), "target": encode_tensor(inputs["target"])},
+        "inputs": {
+            "x": encode_tensor(inputs["x"]),
+            "target": encode_tensor(inputs["target"]),
+            **({"lossGrad": encode_tensor(inputs["lossGrad"])} if "lossGrad" in inputs else {}),
+        },
         "parameters": {name: encode_tensor(inputs[name]) for name in params},
         "expected": {
             "float32": encode_results(runs["float32"], inputs_rounded=case["dtype"] != "float32"),
@@ -392,6 +481,11 @@ def main() -> int:
 
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
+    # torch.onnx 1.13 warns that it cannot infer the shape of a tensor constant (pos_weight, a
+    # class-weight vector) held in the graph. The constant's shape is known and fixed, and every
+    # graph is run in onnxruntime and held to torch's results before it lands, so the warning
+    # says nothing about these graphs; it would only bury the generator's own output.
+    warnings.filterwarnings("ignore", message="The shape inference of prim::Constant type is missing")
     try:
         cases = load_cases(args.case)
         args.out.mkdir(parents=True, exist_ok=True)

@@ -62,14 +62,16 @@ function removeLeftovers(goldens: string): void {
  * onnxruntime, unless onnxruntime has no kernel for one of its ops in its precision: that graph is
  * valid, and the main job says it cannot run it.
  */
-async function validateSet(dir: string): Promise<void> {
+async function validateSet(dir: string, shownAs: string): Promise<void> {
   for (const file of listGoldenFiles(dir)) {
     const golden = loadGolden(file);
     try {
       await (await OnnxOracle.open(golden)).release();
     } catch (err) {
       if (!(err instanceof OnnxKernelMissing)) throw err;
-      console.warn(`goldens: note: ${err.message}; the ONNX oracle will not run ${golden.name}`);
+      // Name the graph where it will live, not in the staging directory that is about to go.
+      const message = err.message.split(dir).join(shownAs);
+      console.warn(`goldens: note: ${message}; the ONNX oracle will not run ${golden.name}`);
     }
   }
 }
@@ -156,7 +158,7 @@ async function run(opts: Options): Promise<number> {
     }
     killPoint('copied');
     writeFileSync(join(staging, 'schema.json'), `${JSON.stringify(goldenJsonSchema(), null, 2)}\n`);
-    await validateSet(staging);
+    await validateSet(staging, goldens);
     killPoint('validated');
 
     if (opts.check) {

@@ -34,9 +34,32 @@ class ModuleOp:
 
 @dataclass(frozen=True)
 class LossOp:
-    # (torch, spec, logits, target) -> scalar loss
+    # (torch, spec, logits, target) -> the loss: a scalar, or unreduced for reduction "none"
     functional: Callable
+    # (spec) -> "class_indices" | "probabilities" | "values": the target the loss takes
+    target_kind: Callable
+    # (spec) -> whether the loss is one value per row ("rows") or per logit ("elements") when unreduced
+    unreduced: str = "rows"
     decompositions: tuple = field(default_factory=tuple)
+
+
+def class_weights(torch, spec: dict, key: str, like):
+    """A per-class constant of the spec (`weight`, `posWeight`) as a tensor in the logits' dtype, or None."""
+    return None if spec.get(key) is None else torch.tensor(spec[key], dtype=like.dtype)
+
+
+def cross_entropy(torch, spec, logits, target):
+    options = {"weight": class_weights(torch, spec, "weight", logits), "reduction": spec["reduction"], "label_smoothing": spec.get("labelSmoothing", 0.0)}
+    if spec.get("ignoreIndex") is not None:
+        options["ignore_index"] = spec["ignoreIndex"]
+    return torch.nn.functional.cross_entropy(logits, target, **options)
+
+
+def nll_loss(torch, spec, logits, target):
+    options = {"weight": class_weights(torch, spec, "weight", logits), "reduction": spec["reduction"]}
+    if spec.get("ignoreIndex") is not None:
+        options["ignore_index"] = spec["ignoreIndex"]
+    return torch.nn.functional.nll_loss(logits, target, **options)
 
 
 MODULE_OPS = {
@@ -95,6 +118,11 @@ MODULE_OPS = {
         decompositions=("elu_backward", "elu"),
         kinks=lambda spec: [0.0],
     ),
+    "log_softmax": ModuleOp(
+        build=lambda torch, spec, width, dtype, device: torch.nn.LogSoftmax(dim=1),
+        functional=lambda torch, spec, h, p: torch.log_softmax(h, 1),
+        decompositions=("_log_softmax_backward_data",),
+    ),
     "hardtanh": ModuleOp(
         build=lambda torch, spec, width, dtype, device: torch.nn.Hardtanh(spec["min"], spec["max"]),
         functional=lambda torch, spec, h, p: torch.nn.functional.hardtanh(h, spec["min"], spec["max"]),
@@ -111,10 +139,45 @@ MODULE_OPS = {
 
 LOSS_OPS = {
     "cross_entropy": LossOp(
-        functional=lambda torch, spec, logits, target: torch.nn.functional.cross_entropy(logits, target, reduction=spec["reduction"]),
+        functional=cross_entropy,
+        target_kind=lambda spec: spec["target"],
         decompositions=("_log_softmax_backward_data", "_softmax_backward_data", "nll_loss_forward", "nll_loss_backward"),
     ),
+    "nll_loss": LossOp(
+        functional=nll_loss,
+        target_kind=lambda spec: "class_indices",
+        decompositions=("nll_loss_forward", "nll_loss_backward"),
+    ),
+    "mse_loss": LossOp(
+        functional=lambda torch, spec, logits, target: torch.nn.functional.mse_loss(logits, target, reduction=spec["reduction"]),
+        target_kind=lambda spec: "values",
+        unreduced="elements",
+        decompositions=("mse_loss", "mse_loss_backward"),
+    ),
+    "l1_loss": LossOp(
+        functional=lambda torch, spec, logits, target: torch.nn.functional.l1_loss(logits, target, reduction=spec["reduction"]),
+        target_kind=lambda spec: "values",
+        unreduced="elements",
+    ),
+    "bce_with_logits": LossOp(
+        functional=lambda torch, spec, logits, target: torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, target, reduction=spec["reduction"], pos_weight=class_weights(torch, spec, "posWeight", logits)
+        ),
+        target_kind=lambda spec: "probabilities",
+        unreduced="elements",
+        # torch.onnx exports the forward through its own formula (log_sigmoid); decomposed, it is
+        # torch's kernel's formula as plain ops.
+        decompositions=("binary_cross_entropy_with_logits",),
+    ),
 }
+
+
+def loss_shape(model: dict, batch: int) -> list[int]:
+    """The loss's shape: [] when reduced, [B] or [B, C] for reduction "none" (src/model/spec.ts, lossShape)."""
+    loss = model["loss"]
+    if loss["reduction"] != "none":
+        return []
+    return [batch] if LOSS_OPS[loss["op"]].unreduced == "rows" else [batch, widths(model)[-1]]
 
 
 def widths(model: dict) -> list[int]:

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { formatJsonPath, type PathSegment } from '../../src/errors.ts';
 import type { GoldenCase } from '../../src/golden/load.ts';
+import { targetAsTensor } from '../../src/ops/types.ts';
 import { DTYPES, dtypeOf } from '../../src/tensor/dtype.ts';
 import { unravelIndex, type Tensor } from '../../src/tensor/tensor.ts';
 import { ulpDistance } from '../../src/tensor/ulp.ts';
@@ -21,8 +22,8 @@ export interface TensorChange {
 export function goldenTensors(g: GoldenCase): [string, Tensor][] {
   const at = (...path: PathSegment[]) => formatJsonPath(path);
   const out: [string, Tensor][] = [[at('inputs', 'x'), g.inputs.x]];
-  const target = g.inputs.target;
-  out.push([at('inputs', 'target'), target.kind === 'probabilities' ? target.probs : { shape: [target.indices.length], data: Float64Array.from(target.indices) }]);
+  out.push([at('inputs', 'target'), targetAsTensor(g.inputs.target)]);
+  if (g.inputs.lossGrad !== undefined) out.push([at('inputs', 'lossGrad'), g.inputs.lossGrad]);
   for (const [name, t] of Object.entries(g.inputs.params)) out.push([at('parameters', name), t]);
   for (const d of DTYPES) {
     for (const [key, t] of g.expected[d].results) out.push([at('expected', d, 'tensors', key), t]);

@@ -88,31 +88,31 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'mean-missing-1-over-B',
     description: 'mean reduction: the backward forgets the 1/B',
     file: CE,
-    edits: [{ find: "dLogits.data[i] = loss.reduction === 'mean' ? round(g / batch) : g;", replace: 'dLogits.data[i] = g;' }],
+    edits: [{ find: "if (spec.reduction === 'mean') dLogits.data[i] = round(g / trace.divisor);", replace: "if (spec.reduction === 'mean') dLogits.data[i] = g;" }],
   },
   {
     id: 'mean-1-over-B-twice',
     description: 'mean reduction: 1/B applied twice in the backward',
     file: CE,
-    edits: [{ find: "dLogits.data[i] = loss.reduction === 'mean' ? round(g / batch) : g;", replace: "dLogits.data[i] = loss.reduction === 'mean' ? round(round(g / batch) / batch) : g;" }],
+    edits: [{ find: "if (spec.reduction === 'mean') dLogits.data[i] = round(g / trace.divisor);", replace: "if (spec.reduction === 'mean') dLogits.data[i] = round(round(g / trace.divisor) / trace.divisor);" }],
   },
   {
     id: 'softmax-minus-target-sign',
     description: 'dL/dθ = target − softmax instead of softmax − target',
     file: CE,
-    edits: [{ find: 'const g = round(round(trace.softmax.data[i]! * targetMass) - targetWeight(target, b, c, classes));', replace: 'const g = round(targetWeight(target, b, c, classes) - round(trace.softmax.data[i]! * targetMass));' }],
+    edits: [{ find: 'const g = round(round(trace.softmax.data[i]! * mass) - q[c]!);', replace: 'const g = round(q[c]! - round(trace.softmax.data[i]! * mass));' }],
   },
   {
     id: 'one-hot-shifted',
     description: 'class-index target turned into a one-hot shifted by one class in the backward',
     file: CE,
-    edits: [{ find: "if (target.kind === 'class_indices') return target.indices[b] === c ? 1 : 0;", replace: "if (target.kind === 'class_indices') return (target.indices[b]! + 1) % classes === c ? 1 : 0;" }],
+    edits: [{ find: 'const own = c === y ? round(keep * weight(y)) : 0;', replace: 'const own = c === (y + 1) % classes ? round(keep * weight(y)) : 0;' }],
   },
   {
     id: 'soft-target-mass-ignored',
     description: 'soft targets: softmax − p without the Σp factor (wrong when targets do not sum to 1)',
     file: CE,
-    edits: [{ find: 'round(trace.softmax.data[i]! * targetMass)', replace: 'trace.softmax.data[i]!' }],
+    edits: [{ find: 'round(trace.softmax.data[i]! * mass)', replace: 'trace.softmax.data[i]!' }],
   },
   {
     id: 'linear-forward-drops-bias',
@@ -142,7 +142,7 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'stale-softmax-cache',
     description: 'backward reuses the softmax cached by the first forward call of the process',
     file: CE,
-    edits: [{ find: 'const g = round(round(trace.softmax.data[i]! * targetMass)', replace: 'const g = round(round(staleSoftmax(trace).data[i]! * targetMass)' }],
+    edits: [{ find: 'const g = round(round(trace.softmax.data[i]! * mass)', replace: 'const g = round(round(staleSoftmax(trace).data[i]! * mass)' }],
     helper: `
 let cachedSoftmax: Tensor | undefined;
 // The bug: a cache filled once and never invalidated.
@@ -223,5 +223,59 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     description: 'Hardtanh/ReLU6 backward passes the gradient outside the range too (the clamp forgotten)',
     file: op('hardtanh'),
     edits: [{ find: 'return a.select(x, max, () => a.c(0), () => a.select(a.neg(x), -min, () => a.c(0), () => g, true), true);', replace: 'return g;' }],
+  },
+  {
+    id: 'ce-weighted-mean-divides-by-count',
+    description: 'CrossEntropyLoss with class weights: mean divides by the number of rows instead of their total weight',
+    file: CE,
+    edits: [{ find: 'divisor = round(divisor + weight(y));', replace: 'divisor = round(divisor + 1);' }],
+  },
+  {
+    id: 'ce-ignored-rows-get-gradient',
+    description: 'ignore_index skipped in the backward: ignored rows still receive the label-smoothing gradient',
+    file: CE,
+    edits: [{ find: '    if (y === spec.ignoreIndex) return q;\n', replace: '' }],
+  },
+  {
+    id: 'ce-label-smoothing-forgotten-backward',
+    description: 'label smoothing in the forward only: the backward uses the unsmoothed target',
+    file: CE,
+    edits: [{ find: 'q[c] = smoothing ? round(own + round(spread * weight(c))) : own;', replace: 'q[c] = smoothing ? round(weight(y) * (c === y ? 1 : 0)) : own;' }],
+  },
+  {
+    id: 'ce-none-upstream-ignored',
+    description: 'reduction none: the backward ignores the upstream gradient (as if it were all ones)',
+    file: CE,
+    edits: [{ find: "else if (spec.reduction === 'none') dLogits.data[i] = round(g * lossGrad!.data[b]!);", replace: "else if (spec.reduction === 'none') dLogits.data[i] = g;" }],
+  },
+  {
+    id: 'nll-weight-dropped-backward',
+    description: 'NLLLoss backward forgets the class weight of the target',
+    file: op('nllLoss'),
+    edits: [{ find: 'dLogits.data[b * classes + y] = spec.weight === undefined ? grad : round(weightOf(spec, y, dtype) * grad);', replace: 'dLogits.data[b * classes + y] = grad;' }],
+  },
+  {
+    id: 'log-softmax-backward-drops-sum',
+    description: 'LogSoftmax backward passes the gradient through unchanged (the −softmax·Σg term forgotten)',
+    file: op('logSoftmax'),
+    edits: [{ find: 'dInput.data[i] = round(dOut.data[i]! - round(round(Math.exp(out.data[i]!)) * sum));', replace: 'dInput.data[i] = dOut.data[i]!;' }],
+  },
+  {
+    id: 'mse-missing-factor-2',
+    description: 'MSELoss backward is (x − y)/N instead of 2(x − y)/N',
+    file: op('mseLoss'),
+    edits: [{ find: 'a.c(mean === null ? 2 : 2 / mean)', replace: 'a.c(mean === null ? 1 : 1 / mean)' }],
+  },
+  {
+    id: 'l1-mean-not-divided',
+    description: 'L1Loss mean: the backward forgets to divide sgn(x − y) by N',
+    file: op('l1Loss'),
+    edits: [{ find: 'a.mul(mean === null ? g : a.div(g, a.c(mean)), sign(a, a.sub(x, y)))', replace: 'a.mul(g, sign(a, a.sub(x, y)))' }],
+  },
+  {
+    id: 'bce-pos-weight-ignored-backward',
+    description: 'BCEWithLogitsLoss backward ignores pos_weight: σ(x) − t',
+    file: op('bceWithLogits'),
+    edits: [{ find: 'a.mul(a.c(spec.posWeight[c]!), t)', replace: 't' }],
   },
 ];

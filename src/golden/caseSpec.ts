@@ -19,8 +19,14 @@ export const CaseSpec = z.strictObject({
   values: z.record(z.string(), z.unknown()).optional(),
   /** Seeded random inputs: x ~ N(0, 1), parameters ~ U(±1/√fan_in) as torch.nn.Linear draws them. */
   seed: z.number().int().nonnegative().optional(),
-  /** Probability targets only: soft rows (softmax of N(0, 4) logits) or one-hot rows. */
-  target: z.enum(['soft', 'one_hot']).optional(),
+  /**
+   * Probability targets only: soft rows (softmax of N(0, 4) logits), one-hot rows, or uniform
+   * (each element U(0, 1) on its own, BCEWithLogitsLoss's targets). Class indices are uniform
+   * over the classes, values N(0, 1).
+   */
+  target: z.enum(['soft', 'one_hot', 'uniform']).optional(),
+  /** Class-index targets of a loss with an `ignoreIndex`: these rows get it as their target. */
+  ignoredRows: z.array(z.number().int().nonnegative()).min(1).optional(),
   /** Soft targets only: what each row sums to (default 1). */
   targetMass: z.number().positive().optional(),
   /** Seeded inputs only: multiply `x` or a parameter by a factor after the draw (into an op's tails, across its kinks). */

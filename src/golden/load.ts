@@ -6,9 +6,9 @@ import { visit } from 'jsonc-parser';
 import type { z } from 'zod';
 import { InputError, type PathSegment } from '../errors.ts';
 import { resultKeys, resultShapes, type ModelInputs } from '../model/sequential.ts';
-import { numClasses, parameterShapes, type ModelSpec } from '../model/spec.ts';
+import { graphInputNames, lossShape, numClasses, parameterShapes, type ModelSpec } from '../model/spec.ts';
 import { lossOp } from '../ops/registry.ts';
-import type { Target } from '../ops/types.ts';
+import { targetAsTensor, type Target } from '../ops/types.ts';
 import type { Results, TensorKey } from '../results/keys.ts';
 import { DTYPES, rounderFor, type DType } from '../tensor/dtype.ts';
 import { numel, sameShape, tensor, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
@@ -119,10 +119,13 @@ class GoldenDecoder {
     if (json.inputs.x.shape.length !== 2 || batch < 1) {
       this.fail(['inputs', 'x', 'shape'], `is [${json.inputs.x.shape.join(', ')}], expected [batch ≥ 1, ${spec.inputSize}]`);
     }
+    const problem = lossOp(spec.loss).checkSpec?.(spec.loss, numClasses(spec));
+    if (problem) this.fail(['model', 'loss', problem.field], problem.message);
     const x = this.floatTensor(json.inputs.x, ['inputs', 'x'], json.dtype, [batch, spec.inputSize]);
     const target = this.target(spec, batch);
+    const lossGrad = this.lossGrad(spec, batch);
     const params = this.namedTensors(json.parameters, ['parameters'], json.dtype, parameterShapes(spec));
-    this.checkSpecValues({ x, target: target.kind === 'probabilities' ? target.probs : { shape: [batch], data: Float64Array.from(target.indices) }, ...params });
+    this.checkSpecValues({ x, target: targetAsTensor(target), ...(lossGrad ? { lossGrad } : {}), ...params });
     this.checkSpecAgrees(batch);
     const expected = Object.fromEntries(DTYPES.map((dtype) => [dtype, this.results(spec, dtype, batch)])) as Record<DType, ExpectedResults>;
     return {
@@ -131,7 +134,7 @@ class GoldenDecoder {
       description: json.description,
       spec,
       dtype: json.dtype,
-      inputs: { x, target, params },
+      inputs: { x, target, params, ...(lossGrad ? { lossGrad } : {}) },
       expected,
       onnx: this.onnxGraph(spec),
       provenance: json.provenance,
@@ -173,7 +176,7 @@ class GoldenDecoder {
 
   private onnxGraph(spec: ModelSpec): GoldenCase['onnx'] {
     const { onnx } = this.json;
-    const inputs = ['x', 'target', ...parameterShapes(spec).keys()];
+    const inputs = graphInputNames(spec);
     const outputs = resultKeys(spec);
     if (onnx.file !== `onnx/${this.json.case}.onnx`) this.fail(['onnx', 'file'], `is ${onnx.file}, expected onnx/${this.json.case}.onnx`);
     if (onnx.dtype !== this.json.dtype) this.fail(['onnx', 'dtype'], `is ${onnx.dtype}, the case is ${this.json.dtype}`);
@@ -202,20 +205,35 @@ class GoldenDecoder {
     const path = ['inputs', 'target'];
     const classes = numClasses(spec);
     const layout = lossOp(spec.loss).targetLayout(spec.loss, batch, classes);
-    if (layout.kind === 'probabilities') {
-      if (t.dtype === 'int64') this.fail([...path, 'dtype'], `is int64, the loss takes probabilities in ${this.json.dtype}`);
-      return { kind: 'probabilities', probs: this.floatTensor(t, path, this.json.dtype, layout.shape) };
+    if (layout.kind === 'probabilities' || layout.kind === 'values') {
+      if (t.dtype === 'int64') this.fail([...path, 'dtype'], `is int64, the loss takes ${layout.kind} in ${this.json.dtype}`);
+      const floats = this.floatTensor(t, path, this.json.dtype, layout.shape);
+      return layout.kind === 'probabilities' ? { kind: 'probabilities', probs: floats } : { kind: 'values', values: floats };
     }
     if (t.dtype !== 'int64') this.fail([...path, 'dtype'], `is ${t.dtype}, the loss takes int64 class indices`);
     if (!sameShape(t.shape, [batch])) this.fail([...path, 'shape'], `is [${t.shape.join(', ')}], expected [${batch}]`);
     if (t.data.length !== batch) this.fail([...path, 'data'], `has ${t.data.length} values, shape [${batch}] holds ${batch}`);
-    const bad = t.data.findIndex((c) => !(c >= 0 && c < classes));
-    if (bad >= 0) this.fail([...path, 'data', bad], `${t.data[bad]} is not a class index in [0, ${classes})`);
+    const bad = t.data.findIndex((c) => !(c >= 0 && c < classes) && c !== layout.ignoreIndex);
+    const ignore = layout.ignoreIndex === undefined ? '' : ` nor the ignore_index ${layout.ignoreIndex}`;
+    if (bad >= 0) this.fail([...path, 'data', bad], `${t.data[bad]} is not a class index in [0, ${classes})${ignore}`);
     const indices = Int32Array.from(t.data);
     if (sha256Of(BigInt64Array.from(t.data, BigInt)) !== t.sha256) {
       this.fail([...path, 'sha256'], 'does not match data: the numbers changed after torch wrote them');
     }
     return { kind: 'class_indices', indices };
+  }
+
+  /** The upstream gradient: present exactly when the loss is unreduced, shaped like the loss. */
+  private lossGrad(spec: ModelSpec, batch: number): Tensor | undefined {
+    const given = this.json.inputs.lossGrad;
+    const shape = lossShape(spec, batch);
+    const path = ['inputs', 'lossGrad'];
+    if (shape.length === 0) {
+      if (given !== undefined) this.fail(path, 'is given, but the loss is reduced to a scalar: only reduction none takes an upstream gradient');
+      return undefined;
+    }
+    if (given === undefined) this.fail(path, `is missing: an unreduced loss needs the upstream gradient of shape [${shape.join(', ')}]`);
+    return this.floatTensor(given, path, this.json.dtype, shape);
   }
 
   private namedTensors(

@@ -46,7 +46,7 @@ export const OnnxGraphJson = z.strictObject({
   sha256: Sha256,
   dtype: z.enum(['float32', 'float64']),
   opset: z.number().int().positive(),
-  /** Graph input names: x, target, then the parameters in state_dict order. */
+  /** Graph input names: x, target, lossGrad (unreduced losses only), then the parameters in state_dict order. */
   inputs: z.array(z.string()),
   /** Graph output names: the tensor keys, in the order of the results. */
   outputs: z.array(z.string()),
@@ -75,7 +75,12 @@ export const GoldenJson = z.strictObject({
   description: z.string(),
   model: ModelSpec,
   dtype: z.enum(['float32', 'float64']),
-  inputs: z.strictObject({ x: FloatTensorJson, target: z.union([FloatTensorJson, IndexTensorJson]) }),
+  inputs: z.strictObject({
+    x: FloatTensorJson,
+    target: z.union([FloatTensorJson, IndexTensorJson]),
+    /** Unreduced losses (`reduction: 'none'`) only: the upstream gradient the backward pass starts from. */
+    lossGrad: FloatTensorJson.optional(),
+  }),
   parameters: z.record(z.string(), FloatTensorJson),
   expected: z.strictObject({ float32: ResultsJson, float64: ResultsJson }),
   onnx: OnnxGraphJson,

@@ -1,7 +1,8 @@
 import { lossOp, moduleOp } from '../ops/registry.ts';
+import { floatTarget } from '../ops/types.ts';
 import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { ErrorBound } from '../tolerance/errorBound.ts';
+import { totals, type ErrorBound } from '../tolerance/errorBound.ts';
 import { inputDifference, Roundoffs, type Sides } from '../tolerance/roundoff.ts';
 import { moduleParams, type BackwardTrace, type ForwardTrace, type ModelInputs } from './sequential.ts';
 
@@ -62,9 +63,12 @@ export function modelBounds(req: BoundRequest): Bounds {
     hBound = moduleOp(m).forwardBound({ ...contexts[i]!, inputBound: hBound });
     bounds.set(outKey(i), hBound);
   });
-  const targetBound = stored.target.kind === 'probabilities' ? inputDifference(stored.target.probs, sides) : null;
+  const float = floatTarget(stored.target);
+  const targetBound = float === null ? null : inputDifference(float, sides);
+  const lossGradBound = stored.lossGrad === undefined ? null : inputDifference(stored.lossGrad, sides);
   const loss = lossOp(spec.loss).bound({
-    spec: spec.loss, logits: fwd.logits, logitsBound: hBound, saved: fwd.lossSaved, value: fwd.loss, target: fwd.inputs.target, targetBound, r,
+    spec: spec.loss, logits: fwd.logits, logitsBound: hBound, saved: fwd.lossSaved, value: fwd.loss, target: fwd.inputs.target, targetBound,
+    lossGrad: fwd.inputs.lossGrad ?? null, lossGradBound, r,
   });
   bounds.set(LOSS_KEY, loss.loss);
   bounds.set(LOGITS_KEY, hBound);
@@ -81,4 +85,22 @@ export function modelBounds(req: BoundRequest): Bounds {
   // Gradients in the order the run produced them, shaped like the tensors they bound.
   for (const [name, g] of Object.entries(bwd.grads)) bounds.set(gradKey(name), shaped(grads.get(name)!, g));
   return bounds;
+}
+
+/**
+ * The bound of the objective the backward pass differentiates, from the loss's bound: the loss's
+ * own when it is a scalar, else that of Σ lossGrad·loss, a dot product computed in the run's
+ * precision (γ_n on Σ|g·ℓ|, Higham §3.1) on top of Σ|g|·E_ℓ.
+ */
+export function objectiveError(bounds: Bounds, fwd: ForwardTrace, sides: Sides): number {
+  const lossBound = totals(bounds.get(LOSS_KEY)!);
+  const g = fwd.inputs.lossGrad;
+  if (g === undefined) return lossBound[0]!;
+  let propagated = 0;
+  let magnitude = 0;
+  for (let i = 0; i < lossBound.length; i++) {
+    propagated += Math.abs(g.data[i]!) * lossBound[i]!;
+    magnitude += Math.abs(g.data[i]! * fwd.loss.data[i]!);
+  }
+  return propagated + new Roundoffs(sides).gamma(lossBound.length) * magnitude;
 }

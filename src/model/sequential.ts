@@ -1,24 +1,31 @@
 import { lossOp, moduleOp } from '../ops/registry.ts';
+import { floatTarget, withFloatTarget } from '../ops/types.ts';
 import type { Target } from '../ops/types.ts';
 import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
-import type { DType } from '../tensor/dtype.ts';
-import { cast, sameShape, scalar, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
-import { numClasses, parameterShapes, widths, type ModelSpec } from './spec.ts';
+import { rounderFor, type DType } from '../tensor/dtype.ts';
+import { cast, sameShape, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
+import { lossShape, numClasses, parameterShapes, widths, type ModelSpec } from './spec.ts';
 
 // The TS reference model: a torch.nn.Sequential walked module by module, every module's forward
 // and backward taken from its op record. Nothing here names an op.
 
 /**
  * What a golden's `inputs` hold, and what an implementation needs to run a case: the batch `x`
- * [B, inputSize], the target (class indices or probability rows, see Target) and every parameter
- * by its torch.nn.Sequential state_dict name, in PyTorch's [out, in] layout. Tensors are in the
- * golden's precision (`golden.dtype`).
+ * [B, inputSize], the target (class indices, probabilities or values, see Target), every
+ * parameter by its torch.nn.Sequential state_dict name, in PyTorch's [out, in] layout, and for a
+ * loss with `reduction: 'none'` the upstream gradient. Tensors are in the golden's precision
+ * (`golden.dtype`).
  */
 export interface ModelInputs {
   readonly x: Tensor;
   readonly target: Target;
   /** Parameters by state_dict name: `0.weight` [out, in], `0.bias` [out], … */
   readonly params: NamedTensors;
+  /**
+   * Unreduced losses only: ∂(objective)/∂loss, shaped like the loss, what `loss.backward(lossGrad)`
+   * starts from in PyTorch. The gradients are those of the objective Σ lossGrad·loss.
+   */
+  readonly lossGrad?: Tensor;
 }
 
 /** One module's forward values: what went in and what came out. */
@@ -34,9 +41,12 @@ export interface ForwardTrace {
   readonly inputs: ModelInputs;
   readonly modules: readonly ModuleTrace[];
   readonly logits: Tensor;
-  /** The loss, and what its record kept from the forward for the backward and the bound. */
+  /** The loss, a scalar or (`reduction: 'none'`) one value per row or element. */
+  readonly loss: Tensor;
+  /** What the backward pass differentiates: the loss itself when it is a scalar, else Σ lossGrad·loss. */
+  readonly objective: number;
+  /** What the loss's record kept from the forward for the backward and the bound. */
   readonly lossSaved: unknown;
-  readonly loss: number;
 }
 
 export interface BackwardTrace {
@@ -67,21 +77,41 @@ export function checkInputs(spec: ModelSpec, inputs: ModelInputs): void {
     if (!shapes.has(name)) throw new ShapeError(`parameter ${name} is not part of this model (it has ${[...shapes.keys()].join(', ')})`);
   }
   const classes = numClasses(spec);
+  const problem = lossOp(spec.loss).checkSpec?.(spec.loss, classes);
+  if (problem) throw new ShapeError(`loss ${problem.field} ${problem.message}`);
   const layout = lossOp(spec.loss).targetLayout(spec.loss, batch, classes);
   if (inputs.target.kind !== layout.kind) throw new ShapeError(`target holds ${inputs.target.kind}, the loss expects ${layout.kind}`);
-  if (inputs.target.kind === 'probabilities') {
-    requireShape('target', inputs.target.probs, layout.shape);
+  const float = floatTarget(inputs.target);
+  if (float !== null) {
+    requireShape('target', float, layout.shape);
+  } else if (inputs.target.kind === 'class_indices') {
+    const { indices } = inputs.target;
+    if (indices.length !== batch) throw new ShapeError(`target has ${indices.length} class indices for a batch of ${batch}`);
+    const bad = indices.findIndex((c) => !(c >= 0 && c < classes) && c !== layout.ignoreIndex);
+    if (bad >= 0) throw new ShapeError(`target[${bad}] = ${indices[bad]} is not a class index in [0, ${classes})${layout.ignoreIndex === undefined ? '' : ` nor the ignore_index ${layout.ignoreIndex}`}`);
+  }
+  const shape = lossShape(spec, batch);
+  if (shape.length === 0) {
+    if (inputs.lossGrad !== undefined) throw new ShapeError(`lossGrad is given, but the loss is a scalar (reduction ${JSON.stringify((spec.loss as { reduction?: string }).reduction)}); it starts the backward pass itself`);
   } else {
-    if (inputs.target.indices.length !== batch) throw new ShapeError(`target has ${inputs.target.indices.length} class indices for a batch of ${batch}`);
-    const bad = inputs.target.indices.findIndex((c) => !(c >= 0 && c < classes));
-    if (bad >= 0) throw new ShapeError(`target[${bad}] = ${inputs.target.indices[bad]} is not a class index in [0, ${classes})`);
+    requireShape('lossGrad (the upstream gradient of an unreduced loss)', inputs.lossGrad, shape);
   }
 }
 
 function castInputs(inputs: ModelInputs, dtype: DType): ModelInputs {
   const params = Object.fromEntries(Object.entries(inputs.params).map(([name, t]) => [name, cast(t, dtype)]));
-  const target: Target = inputs.target.kind === 'probabilities' ? { kind: 'probabilities', probs: cast(inputs.target.probs, dtype) } : inputs.target;
-  return { x: cast(inputs.x, dtype), target, params };
+  const float = floatTarget(inputs.target);
+  const target: Target = float === null ? inputs.target : withFloatTarget(inputs.target, cast(float, dtype));
+  return { x: cast(inputs.x, dtype), target, params, ...(inputs.lossGrad === undefined ? {} : { lossGrad: cast(inputs.lossGrad, dtype) }) };
+}
+
+/** Σ lossGrad·loss in `dtype` (each product and sum rounded), or the loss itself when it is a scalar. */
+export function objectiveOf(loss: Tensor, lossGrad: Tensor | undefined, dtype: DType): number {
+  if (lossGrad === undefined) return loss.data[0]!;
+  const round = rounderFor(dtype);
+  let sum = 0;
+  for (let i = 0; i < loss.data.length; i++) sum = round(sum + round(lossGrad.data[i]! * loss.data[i]!));
+  return sum;
 }
 
 /** Module i's entries by parameter suffix: `weight` for `<i>.weight`. */
@@ -101,14 +131,14 @@ export function forward(spec: ModelSpec, rawInputs: ModelInputs, dtype: DType): 
     modules.push({ input: h, out });
     h = out;
   });
-  const { value, saved } = lossOp(spec.loss).forward(spec.loss, h, inputs.target, dtype);
-  return { spec, dtype, inputs, modules, logits: h, lossSaved: saved, loss: value };
+  const { loss, saved } = lossOp(spec.loss).forward(spec.loss, h, inputs.target, dtype);
+  return { spec, dtype, inputs, modules, logits: h, loss, objective: objectiveOf(loss, inputs.lossGrad, dtype), lossSaved: saved };
 }
 
 /** Analytic backward pass: walks the modules of `fwd` in reverse, in the same precision. */
 export function backward(fwd: ForwardTrace): BackwardTrace {
   const { spec, dtype, inputs } = fwd;
-  const dLogits = lossOp(spec.loss).backward(spec.loss, fwd.logits, inputs.target, fwd.lossSaved, dtype);
+  const dLogits = lossOp(spec.loss).backward(spec.loss, fwd.logits, inputs.target, fwd.lossSaved, inputs.lossGrad ?? null, dtype);
   const modules: { dOut: Tensor }[] = [];
   const paramGrads: NamedTensors = {};
   let dOut = dLogits;
@@ -134,7 +164,7 @@ export function resultKeys(spec: ModelSpec): TensorKey[] {
 /** The shape of every key's tensor for a batch of `batch` rows. */
 export function resultShapes(spec: ModelSpec, batch: number): Map<TensorKey, readonly number[]> {
   const w = widths(spec);
-  const shapes = new Map<TensorKey, readonly number[]>([[LOSS_KEY, []], [LOGITS_KEY, [batch, w.at(-1)!]]]);
+  const shapes = new Map<TensorKey, readonly number[]>([[LOSS_KEY, lossShape(spec, batch)], [LOGITS_KEY, [batch, w.at(-1)!]]]);
   spec.modules.forEach((_, i) => shapes.set(outKey(i), [batch, w[i + 1]!]));
   shapes.set(gradKey('x'), [batch, spec.inputSize]);
   for (const [name, shape] of parameterShapes(spec)) shapes.set(gradKey(name), shape);
@@ -143,7 +173,7 @@ export function resultShapes(spec: ModelSpec, batch: number): Map<TensorKey, rea
 
 /** A forward and backward pass as Results: the same keys every oracle produces. */
 export function resultsOf(fwd: ForwardTrace, bwd: BackwardTrace): Results {
-  const results = new Map<TensorKey, Tensor>([[LOSS_KEY, scalar(fwd.dtype, fwd.loss)], [LOGITS_KEY, fwd.logits]]);
+  const results = new Map<TensorKey, Tensor>([[LOSS_KEY, fwd.loss], [LOGITS_KEY, fwd.logits]]);
   fwd.modules.forEach((m, i) => results.set(outKey(i), m.out));
   for (const [name, t] of Object.entries(bwd.grads)) results.set(gradKey(name), t);
   return results;
@@ -164,16 +194,19 @@ export function runModel(spec: ModelSpec, inputs: ModelInputs, dtype: DType): Mo
   return { dtype, fwd, bwd, results: resultsOf(fwd, bwd) };
 }
 
-/** Loss, logits and every gradient: the triple most callers want. */
-export function lossAndGrads(spec: ModelSpec, inputs: ModelInputs, dtype: DType): { loss: number; logits: Tensor; grads: NamedTensors } {
+/** Loss (a tensor: shape [] unless the reduction is `none`), logits and every gradient: the triple most callers want. */
+export function lossAndGrads(spec: ModelSpec, inputs: ModelInputs, dtype: DType): { loss: Tensor; logits: Tensor; grads: NamedTensors } {
   const fwd = forward(spec, inputs, dtype);
   return { loss: fwd.loss, logits: fwd.logits, grads: backward(fwd).grads };
 }
 
 /**
  * A fingerprint of the smooth piece the model is on at these inputs: every branching module's
- * fingerprint of its input. Equal strings, same piece; finite differences watch it for kinks.
+ * fingerprint of its input, and the loss's of the logits (L1's kink). Equal strings, same piece;
+ * finite differences watch it for kinks.
  */
 export function branchFingerprint(fwd: ForwardTrace): string {
-  return fwd.spec.modules.map((m, i) => moduleOp(m).branches?.(m, fwd.modules[i]!.input) ?? '').join('|');
+  const modules = fwd.spec.modules.map((m, i) => moduleOp(m).branches?.(m, fwd.modules[i]!.input) ?? '');
+  const loss = lossOp(fwd.spec.loss).branches?.(fwd.spec.loss, fwd.logits, fwd.inputs.target) ?? '';
+  return [...modules, loss].join('|');
 }

@@ -25,6 +25,21 @@ export function numClasses(spec: ModelSpec): number {
   return widths(spec).at(-1)!;
 }
 
+/** The loss's shape for a batch of `batch` rows: [] when reduced, [B] or [B, C] for `reduction: 'none'`. */
+export function lossShape(spec: ModelSpec, batch: number): readonly number[] {
+  return lossOp(spec.loss).lossShape(spec.loss, batch, numClasses(spec));
+}
+
+/** Whether the backward pass starts from a given upstream gradient (`lossGrad`): an unreduced loss. */
+export function takesLossGrad(spec: ModelSpec): boolean {
+  return lossShape(spec, 1).length > 0;
+}
+
+/** The exported graph's inputs, in order: x, target, lossGrad (unreduced losses), then the parameters. */
+export function graphInputNames(spec: ModelSpec): string[] {
+  return ['x', 'target', ...(takesLossGrad(spec) ? ['lossGrad'] : []), ...parameterShapes(spec).keys()];
+}
+
 /** Every parameter's state_dict name and shape, in state_dict order (`0.weight` [out, in], `0.bias` [out], …). */
 export function parameterShapes(spec: ModelSpec): Map<string, readonly number[]> {
   const w = widths(spec);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
 import type { GoldenCase } from '../golden/load.ts';
+import { floatTarget } from '../ops/types.ts';
 import type { Results, TensorKey } from '../results/keys.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { sameShape, type Tensor } from '../tensor/tensor.ts';
@@ -136,12 +137,12 @@ export class OnnxOracle {
     const { inputs } = this.golden;
     const { ort } = this;
     const float = (t: Tensor) => new ort.Tensor(this.dtype, t.data, [...t.shape]);
-    const target =
-      inputs.target.kind === 'probabilities'
-        ? float(inputs.target.probs)
-        : new ort.Tensor('int64', BigInt64Array.from(inputs.target.indices, BigInt), [inputs.target.indices.length]);
+    const floatT = floatTarget(inputs.target);
+    const indices = inputs.target.kind === 'class_indices' ? inputs.target.indices : new Int32Array();
+    const target = floatT !== null ? float(floatT) : new ort.Tensor('int64', BigInt64Array.from(indices, BigInt), [indices.length]);
     const params = Object.entries(inputs.params).map(([name, t]) => [name, float(t)] as const);
-    return { x: float(inputs.x), target, ...Object.fromEntries(params) };
+    const lossGrad = inputs.lossGrad === undefined ? {} : { lossGrad: float(inputs.lossGrad) };
+    return { x: float(inputs.x), target, ...lossGrad, ...Object.fromEntries(params) };
   }
 
   /** Runs the graph on the golden's inputs; its outputs are named by the tensor keys, so they are the results. */

@@ -1,198 +1,257 @@
 import { z } from 'zod';
-import { rounderFor, type DType } from '../tensor/dtype.ts';
+import { dtypeOf, rounderFor, type DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
-import { BOUND_PARTS, partsAt, zeroBound, type BoundPart, type ErrorBound } from '../tolerance/errorBound.ts';
+import { BOUND_PARTS, partsAt, zeroBound, type ErrorBound } from '../tolerance/errorBound.ts';
+import type { Roundoffs } from '../tolerance/roundoff.ts';
+import { addScaled, logSoftmaxBound, logSoftmaxRows, noParts, type LogSoftmaxRows } from './logSoftmax.ts';
+import { reduce, reducedShape, Reduction } from './reduction.ts';
 import { ELEMENTARY_ACCURACY } from './scalar.ts';
 import type { LossBoundContext, LossOp, Target } from './types.ts';
 
 /**
- * torch.nn.functional.cross_entropy on the logits. `class_indices` targets are integers of shape
- * [B]; `probabilities` targets are [B, C] rows (one-hot or soft). `mean` divides by B for both
- * kinds, as PyTorch does when there are no class weights.
+ * torch.nn.CrossEntropyLoss on the logits, with every option it has. `class_indices` targets are
+ * integers of shape [B]; `probabilities` targets are [B, C] rows (one-hot or soft).
  */
-export const CrossEntropySpec = z.strictObject({
-  op: z.literal('cross_entropy'),
-  target: z.enum(['class_indices', 'probabilities']),
-  reduction: z.enum(['mean', 'sum']),
-});
+export const CrossEntropySpec = z
+  .strictObject({
+    op: z.literal('cross_entropy'),
+    target: z.enum(['class_indices', 'probabilities']),
+    reduction: Reduction,
+    /** Per-class weights (`weight`), one non-negative number per class. */
+    weight: z.array(z.number().nonnegative()).min(1).optional(),
+    /** Class-index targets only: rows whose target is this value are left out (`ignore_index`). */
+    ignoreIndex: z.number().int().optional(),
+    /** `label_smoothing` ε: the target becomes (1 − ε)·target + ε/C. */
+    labelSmoothing: z.number().min(0).max(1).optional(),
+  })
+  .refine((spec) => spec.ignoreIndex === undefined || spec.target === 'class_indices', {
+    message: 'applies to class-index targets only (PyTorch has no ignore_index for probabilities)',
+    path: ['ignoreIndex'],
+  });
 export type CrossEntropySpec = z.infer<typeof CrossEntropySpec>;
 
-/** Everything the forward computes per row, kept for the backward pass and the error bound. */
-export interface CrossEntropyTrace {
-  /** Row maxima m [B]: the shift that keeps exp from overflowing. */
-  readonly rowMax: Tensor;
-  /** log Σ_c exp(θ_c − m) [B]. */
-  readonly logSumExp: Tensor;
-  /** log_softmax(θ) [B, C]. */
-  readonly logSoftmax: Tensor;
-  /** softmax(θ) [B, C]. */
-  readonly softmax: Tensor;
+// Note [Cross-entropy as effective target weights]
+// Every variant is −Σ_c q_bc·log_softmax(θ)_bc per row, for effective weights q:
+// - class index y, kept: q_c = (1 − ε)·w_y·[c = y] + (ε/C)·w_c; ignored: q = 0;
+// - probabilities p: q_c = ((1 − ε)·p_c + ε/C)·w_c;
+// with w ≡ 1 without `weight`. The reduction divides the sum by D = Σ_b w_{y_b} over the kept
+// rows for class indices (PyTorch's total weight; B without weights or ignored rows), by B for
+// probabilities. So ∂L/∂θ_bc = scale_b·(softmax_bc·Σ_k q_bk − q_bc), scale_b = 1/D (mean), 1
+// (sum), or the upstream gradient g_b (none). The forward follows PyTorch's own order (the NLL
+// part and the smoothing part reduced apart, then combined); the backward and the bound use q.
+
+/** What the forward keeps for the backward pass and the bound. */
+export interface CrossEntropyTrace extends LogSoftmaxRows {
   /** Each row's loss before the reduction [B]. */
   readonly rowLoss: Tensor;
-  /** The reduced loss, a scalar. */
-  readonly loss: Tensor;
+  /** The divisor of `mean`: the total weight of the kept rows (class indices) or B. */
+  readonly divisor: number;
 }
 
-/** Weight of target class c in row b: 1 for the index target, p_bc for probabilities. */
-function targetWeight(target: Target, b: number, c: number, classes: number): number {
-  if (target.kind === 'class_indices') return target.indices[b] === c ? 1 : 0;
-  return target.probs.data[b * classes + c]!;
+/** The spec's constants as the kernel holds them in `dtype`. */
+function constants(spec: CrossEntropySpec, classes: number, dtype: DType) {
+  const round = rounderFor(dtype);
+  const eps = spec.labelSmoothing ?? 0;
+  return {
+    smoothing: eps > 0,
+    keep: round(1 - eps),
+    spread: round(eps / classes),
+    weight: (c: number) => (spec.weight === undefined ? 1 : round(spec.weight[c]!)),
+  };
 }
 
-/**
- * cross_entropy(θ, target) = reduce_b(−Σ_c p_bc · log_softmax(θ)_bc), with
- * log_softmax(θ)_c = (θ_c − m) − log Σ_k exp(θ_k − m) for the row maximum m (stable for any
- * logits: the largest exponent is exactly 0). `mean` divides by B for both target kinds, as
- * PyTorch does when there are no class weights.
- */
-export function crossEntropyForward(logits: Tensor, target: Target, loss: CrossEntropySpec, dtype: DType): CrossEntropyTrace {
+/** Effective weights q_b· of row b (see the note), in `dtype`. */
+function rowWeights(spec: CrossEntropySpec, target: Target, b: number, classes: number, dtype: DType): Float64Array {
+  const round = rounderFor(dtype);
+  const { smoothing, keep, spread, weight } = constants(spec, classes, dtype);
+  const q = new Float64Array(classes);
+  if (target.kind === 'class_indices') {
+    const y = target.indices[b]!;
+    if (y === spec.ignoreIndex) return q;
+    for (let c = 0; c < classes; c++) {
+      const own = c === y ? round(keep * weight(y)) : 0;
+      q[c] = smoothing ? round(own + round(spread * weight(c))) : own;
+    }
+  } else if (target.kind === 'probabilities') {
+    for (let c = 0; c < classes; c++) {
+      const p = target.probs.data[b * classes + c]!;
+      const smoothed = smoothing ? round(round(p * keep) + spread) : p;
+      q[c] = spec.weight === undefined ? smoothed : round(smoothed * weight(c));
+    }
+  }
+  return q;
+}
+
+/** cross_entropy(θ, target), in PyTorch's order of operations, every one rounded to `dtype`. */
+export function crossEntropyForward(logits: Tensor, target: Target, spec: CrossEntropySpec, dtype: DType): CrossEntropyTrace & { loss: Tensor } {
   const round = rounderFor(dtype);
   const [batch = 0, classes = 0] = logits.shape;
-  const rowMax = tensor(dtype, [batch]);
-  const logSumExp = tensor(dtype, [batch]);
-  const logSoftmax = tensor(dtype, [batch, classes]);
-  const softmax = tensor(dtype, [batch, classes]);
-  const rowLoss = tensor(dtype, [batch]);
-  const shiftedExp = new Float64Array(classes);
-  let total = 0;
+  const rows = logSoftmaxRows(logits, dtype);
+  const ls = rows.logSoftmax.data;
+  const { smoothing, keep, spread, weight } = constants(spec, classes, dtype);
+  const weighted = spec.weight !== undefined;
+  const nll = tensor(dtype, [batch]);
+  const smooth = tensor(dtype, [batch]);
+  let divisor = 0;
   for (let b = 0; b < batch; b++) {
-    const row = logits.data.subarray(b * classes, (b + 1) * classes);
-    let m = -Infinity;
-    for (const v of row) if (v > m || Number.isNaN(v)) m = v;
-    let s = 0;
-    for (let c = 0; c < classes; c++) {
-      shiftedExp[c] = round(Math.exp(round(row[c]! - m)));
-      s = round(s + shiftedExp[c]!);
+    const row = b * classes;
+    if (target.kind === 'class_indices') {
+      // NLL reads one entry; the smoothing term reads every class, so a NaN anywhere reaches it.
+      const y = target.indices[b]!;
+      if (y === spec.ignoreIndex) continue;
+      nll.data[b] = -(weighted ? round(weight(y) * ls[row + y]!) : ls[row + y]!);
+      divisor = round(divisor + weight(y));
+      if (smoothing) {
+        let sum = 0;
+        for (let c = 0; c < classes; c++) sum = round(sum + (weighted ? round(ls[row + c]! * weight(c)) : ls[row + c]!));
+        smooth.data[b] = -sum;
+      }
+    } else if (target.kind === 'probabilities') {
+      // Probabilities weigh every class, zeros included, so a NaN anywhere reaches the loss.
+      const q = rowWeights(spec, target, b, classes, dtype);
+      let sum = 0;
+      for (let c = 0; c < classes; c++) sum = round(sum + round(ls[row + c]! * q[c]!));
+      nll.data[b] = -sum;
     }
-    const lse = round(Math.log(s));
-    let weighted = 0;
-    for (let c = 0; c < classes; c++) {
-      const i = b * classes + c;
-      logSoftmax.data[i] = round(round(row[c]! - m) - lse);
-      softmax.data[i] = round(shiftedExp[c]! / s);
-      // An index target reads one entry; probabilities weigh every class, zeros included, so
-      // that a NaN anywhere in the row reaches the loss as it does in PyTorch.
-      if (target.kind === 'probabilities') weighted = round(weighted + round(target.probs.data[i]! * logSoftmax.data[i]!));
-    }
-    if (target.kind === 'class_indices') weighted = logSoftmax.data[b * classes + target.indices[b]!]!;
-    rowMax.data[b] = m;
-    logSumExp.data[b] = lse;
-    rowLoss.data[b] = -weighted;
-    total = round(total + rowLoss.data[b]!);
   }
-  const value = loss.reduction === 'mean' ? round(total / batch) : total;
-  return { rowMax, logSumExp, logSoftmax, softmax, rowLoss, loss: tensor(dtype, [], [value]) };
+  if (target.kind !== 'class_indices') divisor = batch;
+  const reduced = (t: Tensor) => reduce(t, spec.reduction, divisor, dtype);
+  // (1 − ε)·nll + (ε/C)·smooth, each part reduced first, as torch combines them.
+  const combine = (a: Tensor, s: Tensor) => tensor(dtype, a.shape, Array.from(a.data, (v, i) => round(round(keep * v) + round(s.data[i]! * spread))));
+  const smoothed = smoothing && target.kind === 'class_indices';
+  const rowLoss = smoothed ? combine(nll, smooth) : nll;
+  const loss = smoothed ? combine(reduced(nll), reduced(smooth)) : reduced(nll);
+  return { ...rows, rowLoss, divisor, loss };
 }
 
-/**
- * ∂L/∂θ_bc = scale · (softmax_bc · Σ_k p_bk − p_bc), scale = 1/B for `mean`, 1 for `sum`.
- * The Σ_k p_bk factor is 1 for index and one-hot targets; keeping it makes soft targets that do
- * not sum to 1 match PyTorch too.
- */
-export function crossEntropyBackward(trace: CrossEntropyTrace, target: Target, loss: CrossEntropySpec, dtype: DType): Tensor {
+/** ∂L/∂θ_bc = scale_b·(softmax_bc·Σ_k q_bk − q_bc) (see the note). */
+export function crossEntropyBackward(trace: CrossEntropyTrace, target: Target, spec: CrossEntropySpec, lossGrad: Tensor | null, dtype: DType): Tensor {
   const round = rounderFor(dtype);
   const [batch = 0, classes = 0] = trace.softmax.shape;
   const dLogits = tensor(dtype, [batch, classes]);
   for (let b = 0; b < batch; b++) {
-    let targetMass = 0;
-    for (let c = 0; c < classes; c++) targetMass = round(targetMass + targetWeight(target, b, c, classes));
+    const q = rowWeights(spec, target, b, classes, dtype);
+    let mass = 0;
+    for (const v of q) mass = round(mass + v);
     for (let c = 0; c < classes; c++) {
       const i = b * classes + c;
-      const g = round(round(trace.softmax.data[i]! * targetMass) - targetWeight(target, b, c, classes));
-      dLogits.data[i] = loss.reduction === 'mean' ? round(g / batch) : g;
+      const g = round(round(trace.softmax.data[i]! * mass) - q[c]!);
+      if (spec.reduction === 'mean') dLogits.data[i] = round(g / trace.divisor);
+      else if (spec.reduction === 'none') dLogits.data[i] = round(g * lossGrad!.data[b]!);
+      else dLogits.data[i] = g;
     }
   }
   return dLogits;
 }
 
-type Parts = Record<BoundPart, number>;
-const noParts = (): Parts => ({ arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 });
-function addScaled(into: Parts, from: Parts, factor: number): void {
-  for (const part of BOUND_PARTS) into[part] += factor * from[part];
+/** |fl_A(v) − fl_B(v)| / |v|: how differently the two sides hold a constant, relative to it. */
+function relativeGap(r: Roundoffs, v: number): number {
+  return v === 0 ? 0 : r.representationGap(v) / Math.abs(v);
 }
 
 /**
- * Bounds of the loss and of ∂L/∂θ. log_softmax is covered in both orders libraries use,
- * (θ − m) − L and θ − (m + L), with L = log Σ exp(θ − m): hence single roundings on
- * |θ − m|, |m|, |L| and |log_softmax|. softmax is covered both as exp(θ − m)/Σ and as
+ * Bounds of the loss and of ∂L/∂θ (docs/tolerance-policy.md §2.2), from the effective weights q.
+ * log_softmax's bound is logSoftmaxBound's; softmax is covered both as exp(θ − m)/Σ and as
  * exp(log_softmax): one more exp or division on top of log_softmax's error.
  */
 function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyTrace>): { loss: ErrorBound; dLogits: ErrorBound } {
-  const { logits, logitsBound, target, r, spec } = ctx;
-  const { rowMax, logSumExp, logSoftmax, softmax, rowLoss } = ctx.saved;
+  const { logits, logitsBound, target, r, spec, saved } = ctx;
+  const { softmax, logSoftmax, rowLoss, divisor } = saved;
   const [batch = 0, classes = 0] = logits.shape;
-  const mean = spec.reduction === 'mean';
-  const scale = mean ? 1 / batch : 1;
-  const pBound = ctx.targetBound;
-  const targetAt = (i: number): number =>
-    target.kind === 'probabilities' ? target.probs.data[i]! : target.indices[Math.floor(i / classes)] === i % classes ? 1 : 0;
-  const targetErrAt = (i: number): number => pBound?.parts.inputRounding[i] ?? 0;
+  const dtype = dtypeOf(logits.data);
+  const { smoothing, keep, spread } = constants(spec, classes, dtype);
+  const reduction = spec.reduction;
+  const weighted = spec.weight !== undefined;
+  const lsBound = logSoftmaxBound(saved, logits, logitsBound, r);
+  const expRelative = r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps);
+  // Roundings in forming each q_bc·ls_bc beyond the product itself: the weight, and with label
+  // smoothing (1 − ε)·, ε/C· and the sum of the two parts. All terms share a sign (ls ≤ 0, q ≥ 0),
+  // so each adds u relative to the row's magnitude Σ|q·ls|.
+  const qRoundings = (weighted ? 1 : 0) + (smoothing ? 3 : 0);
+  // The constants held in two precisions differ by their representation gaps.
+  const weightGap = weighted ? Math.max(...spec.weight!.map((w) => relativeGap(r, w))) : 0;
+  const qGap = weightGap + (smoothing ? Math.max(relativeGap(r, keep), relativeGap(r, spread)) : 0);
+  // mean's divisor: Σ of the kept rows' weights (γ_{B−1} relative), exact for counts.
+  const divisorRelative = weighted && target.kind === 'class_indices' ? r.gamma(batch - 1) : 0;
+  // Across precisions that sum moves by at most the weights' largest relative gap.
+  const divisorGap = weighted && target.kind === 'class_indices' && reduction === 'mean' ? weightGap : 0;
+  const pErrAt = (i: number): number => ctx.targetBound?.parts.inputRounding[i] ?? 0;
+  const dense = target.kind === 'probabilities' || smoothing;
 
-  const lossParts = noParts();
+  const rowBounds = zeroBound([batch], batch);
   const dLogits = zeroBound([batch, classes], batch * classes);
-  let lossMagnitude = 0;
   for (let b = 0; b < batch; b++) {
     const row = b * classes;
-    const m = rowMax.data[b]!;
-    const lse = logSumExp.data[b]!;
-    // Relative error of Σ exp(θ − m): the shift's rounding u·|θ_k − m| moves exp(θ_k − m) by that
-    // relative amount (weighted by s_k, which sum to 1), the sum of positive terms adds γ_{C−1},
-    // and exp its own accuracy (the `elementary` part, below).
-    let sumExpArith = r.gamma(classes - 1);
-    // exp's and log's own accuracy (ELEMENTARY_ACCURACY), relative, on both sides: an ulp is 2u.
-    const [expRelative, logRelative] = [r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps), r.ulps(2 * ELEMENTARY_ACCURACY.log.ulps)];
-    // First-order effect of the logits' errors on log_softmax_c: Δθ_c − Σ_k s_k·Δθ_k.
-    const mixed = noParts();
-    let targetMass = 0;
-    let targetMassErr = 0;
-    for (let i = row; i < row + classes; i++) {
-      sumExpArith += softmax.data[i]! * r.ulps(1) * Math.abs(logits.data[i]! - m);
-      addScaled(mixed, partsAt(logitsBound, i), softmax.data[i]!);
-      targetMass += targetAt(i);
-      targetMassErr += targetErrAt(i);
+    const q = rowWeights(spec, target, b, classes, dtype);
+    const scale = reduction === 'mean' ? 1 / divisor : reduction === 'none' ? Math.abs(ctx.lossGrad!.data[b]!) : 1;
+    // How far apart the sides' q are: the target's own difference, and the constants' gaps.
+    const qErr = (c: number): number => pErrAt(row + c) * keep * (weighted ? spec.weight![c]! : 1) + Math.abs(q[c]!) * qGap;
+    let mass = 0;
+    let massAbs = 0;
+    let massErr = 0;
+    let magnitude = 0;
+    for (let c = 0; c < classes; c++) {
+      mass += q[c]!;
+      massAbs += Math.abs(q[c]!);
+      massErr += qErr(c);
+      magnitude += Math.abs(q[c]! * logSoftmax.data[row + c]!);
     }
     const rowParts = noParts();
-    let rowMagnitude = 0;
-    for (let i = row; i < row + classes; i++) {
-      const ls = logSoftmax.data[i]!;
+    for (let c = 0; c < classes; c++) {
+      const i = row + c;
       const s = softmax.data[i]!;
-      const p = targetAt(i);
-      const lsErr = partsAt(logitsBound, i);
-      addScaled(lsErr, mixed, 1);
-      lsErr.arithmetic += sumExpArith + r.ulps(1) * (Math.abs(logits.data[i]! - m) + Math.abs(m) + Math.abs(lse) + Math.abs(ls));
-      lsErr.elementary += expRelative + logRelative * Math.abs(lse);
+      const lsErr = partsAt(lsBound, i);
+      if (q[c] !== 0) addScaled(rowParts, lsErr, Math.abs(q[c]!));
+      rowParts.inputRounding += Math.abs(logSoftmax.data[i]!) * qErr(c);
 
-      // Row loss −Σ_c p_c·ls_c; an index target reads only its class.
-      if (target.kind === 'probabilities' || p !== 0) {
-        addScaled(rowParts, lsErr, Math.abs(p));
-        rowParts.inputRounding += Math.abs(ls) * targetErrAt(i);
-        rowMagnitude += Math.abs(p * ls);
-      }
-
-      // ∂L/∂θ_c = scale·(s_c·Σp − p_c), with s_c = softmax_c carrying ls's error plus one exp or
-      // division, Σp its γ_{C−1}, and the product and difference one rounding each.
+      // ∂L/∂θ_c: s_c carries ls's error plus one exp or division, Σq its γ_{C−1}, and the
+      // product and difference one rounding each; q's own roundings add u per rounding.
       const sErr = { ...lsErr };
       sErr.arithmetic += r.gamma(classes - 1) + r.ulps(3);
       sErr.elementary += expRelative;
-      const sMass = scale * s * Math.abs(targetMass);
-      for (const part of BOUND_PARTS) dLogits.parts[part][i] = sMass * sErr[part];
-      // p_c is rounded once where torch forms −p/B, and `mean` rounds the result (1/B and ×).
-      const dTheta = scale * Math.abs(s * targetMass - p);
-      // exp(θ_c − m) may underflow to a subnormal or 0, and so may the four operations after it.
-      dLogits.parts.arithmetic[i]! += scale * Math.abs(p) * r.ulps(1) + (mean ? r.ulps(2) * dTheta : 0) + r.underflow(5);
-      dLogits.parts.inputRounding[i]! += scale * (s * targetMassErr + targetErrAt(i));
+      const v = s * mass - q[c]!;
+      for (const part of BOUND_PARTS) dLogits.parts[part][i] = scale * s * Math.abs(mass) * sErr[part];
+      dLogits.parts.arithmetic[i]! +=
+        scale * (Math.abs(q[c]!) * r.ulps(1) + r.ulps(qRoundings) * (s * massAbs + Math.abs(q[c]!))) +
+        (reduction === 'mean' ? (r.ulps(2) + divisorRelative) * scale * Math.abs(v) : 0) +
+        (reduction === 'none' ? r.ulps(1) * scale * Math.abs(v) : 0) +
+        // exp(θ_c − m) may underflow to a subnormal or 0, and so may the operations after it.
+        r.underflow(5);
+      dLogits.parts.inputRounding[i]! += scale * (s * massErr + qErr(c) + divisorGap * Math.abs(v));
+      if (reduction === 'none') dLogits.parts.inputRounding[i]! += Math.abs(v) * (ctx.lossGradBound?.parts.inputRounding[b] ?? 0);
     }
-    // The probability-weighted sum over classes is a dot product of C terms.
-    if (target.kind === 'probabilities') rowParts.arithmetic += r.gamma(classes) * rowMagnitude;
-    addScaled(lossParts, rowParts, 1);
-    lossMagnitude += Math.abs(rowLoss.data[b]!);
+    // The row's sum over classes is a dot product of C terms where more than one is read.
+    if (dense) rowParts.arithmetic += r.gamma(classes) * magnitude;
+    rowParts.arithmetic += r.ulps(qRoundings) * magnitude;
+    for (const part of BOUND_PARTS) rowBounds.parts[part][b] = rowParts[part];
   }
-  // Σ over the batch, then ÷B for `mean` (a division, or a rounded 1/B and a product).
-  lossParts.arithmetic += r.gamma(batch - 1) * lossMagnitude;
+  if (reduction === 'none') return { loss: rowBounds, dLogits };
+
+  // Σ over the batch, then ÷D for `mean` (a division, or a rounded 1/D and a product).
   const loss = zeroBound([], 1);
-  for (const part of BOUND_PARTS) loss.parts[part][0] = scale * lossParts[part];
-  if (mean) loss.parts.arithmetic[0]! += r.ulps(2) * Math.abs(ctx.value);
+  let lossMagnitude = 0;
+  for (const v of rowLoss.data) lossMagnitude += Math.abs(v);
+  const scale = reduction === 'mean' ? 1 / divisor : 1;
+  for (const part of BOUND_PARTS) {
+    let sum = 0;
+    for (const v of rowBounds.parts[part]) sum += v;
+    loss.parts[part][0] = scale * sum;
+  }
+  loss.parts.arithmetic[0]! += scale * r.gamma(batch - 1) * lossMagnitude;
+  if (reduction === 'mean') loss.parts.arithmetic[0]! += (r.ulps(2) + divisorRelative) * Math.abs(ctx.value.data[0]!);
+  loss.parts.inputRounding[0]! += divisorGap * Math.abs(ctx.value.data[0]!);
   return { loss, dLogits };
+}
+
+function describe(spec: CrossEntropySpec): string {
+  const options = [
+    spec.target,
+    `reduction=${spec.reduction}`,
+    ...(spec.weight === undefined ? [] : [`weight=[${spec.weight.join(', ')}]`]),
+    ...(spec.ignoreIndex === undefined ? [] : [`ignore_index=${spec.ignoreIndex}`]),
+    ...(spec.labelSmoothing === undefined ? [] : [`label_smoothing=${spec.labelSmoothing}`]),
+  ];
+  return `cross_entropy(${options.join(', ')})`;
 }
 
 /** torch.nn.CrossEntropyLoss: log_softmax and the negative log-likelihood in one, with its target kinds. */
@@ -200,13 +259,18 @@ export const crossEntropy: LossOp<CrossEntropySpec, CrossEntropyTrace> = {
   name: 'cross_entropy',
   schema: CrossEntropySpec,
   torch: { module: 'torch.nn.CrossEntropyLoss', functional: 'torch.nn.functional.cross_entropy' },
-  describe: (spec) => `cross_entropy(${spec.target}, reduction=${spec.reduction})`,
+  describe,
   targetLayout: (spec, batch, classes) =>
-    spec.target === 'class_indices' ? { kind: 'class_indices', dtype: 'int64', shape: [batch] } : { kind: 'probabilities', dtype: 'float', shape: [batch, classes] },
+    spec.target === 'class_indices'
+      ? { kind: 'class_indices', dtype: 'int64', shape: [batch], ...(spec.ignoreIndex === undefined ? {} : { ignoreIndex: spec.ignoreIndex }) }
+      : { kind: 'probabilities', dtype: 'float', shape: [batch, classes] },
+  lossShape: (spec, batch) => reducedShape(spec.reduction, [batch]),
+  checkSpec: (spec, classes) =>
+    spec.weight !== undefined && spec.weight.length !== classes ? { field: 'weight', message: `has ${spec.weight.length} entries, the model has ${classes} classes` } : null,
   forward(spec, logits, target, dtype) {
-    const trace = crossEntropyForward(logits, target, spec, dtype);
-    return { value: trace.loss.data[0]!, saved: trace };
+    const { loss, ...saved } = crossEntropyForward(logits, target, spec, dtype);
+    return { loss, saved };
   },
-  backward: (spec, _logits, target, saved, dtype) => crossEntropyBackward(saved, target, spec, dtype),
+  backward: (spec, _logits, target, saved, lossGrad, dtype) => crossEntropyBackward(saved, target, spec, lossGrad, dtype),
   bound: crossEntropyBound,
 };

@@ -1,10 +1,15 @@
 import { z } from 'zod';
+import { bceWithLogits } from './bceWithLogits.ts';
 import { crossEntropy } from './crossEntropy.ts';
 import { elu } from './elu.ts';
 import { gelu } from './gelu.ts';
 import { hardtanh, relu6 } from './hardtanh.ts';
+import { l1Loss } from './l1Loss.ts';
 import { leakyRelu } from './leakyRelu.ts';
 import { linear } from './linear.ts';
+import { logSoftmax } from './logSoftmax.ts';
+import { mseLoss } from './mseLoss.ts';
+import { nllLoss } from './nllLoss.ts';
 import { relu } from './relu.ts';
 import { sigmoid } from './sigmoid.ts';
 import { silu } from './silu.ts';
@@ -19,8 +24,8 @@ import type { LossOp, ModuleOp } from './types.ts';
 type AnyModuleOp = ModuleOp<any>;
 type AnyLossOp = LossOp<any, any>;
 
-export const MODULE_OPS = [linear, relu, tanh, sigmoid, gelu, leakyRelu, silu, softplus, elu, hardtanh, relu6] as const;
-export const LOSS_OPS = [crossEntropy] as const;
+export const MODULE_OPS = [linear, relu, tanh, sigmoid, gelu, leakyRelu, silu, softplus, elu, hardtanh, relu6, logSoftmax] as const;
+export const LOSS_OPS = [crossEntropy, nllLoss, mseLoss, l1Loss, bceWithLogits] as const;
 
 type SpecOf<T> = T extends ModuleOp<infer S> ? S : T extends LossOp<infer S, infer _> ? S : never;
 

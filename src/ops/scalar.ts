@@ -33,13 +33,14 @@ export const ELEMENTARY_ACCURACY = {
   erf: { ulps: 3, absolute: 8 },
 } as const;
 /** The elementary functions a formula may call. */
-export type Elementary = 'exp' | 'log1p' | 'tanh' | 'erf';
+export type Elementary = 'exp' | 'log' | 'log1p' | 'tanh' | 'erf';
 
-const ELEMENTARY: Readonly<Record<Elementary, (x: number) => number>> = { exp: Math.exp, log1p: Math.log1p, tanh: Math.tanh, erf };
+const ELEMENTARY: Readonly<Record<Elementary, (x: number) => number>> = { exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, erf };
 
 /** The derivative of each elementary function at x, given f(x) = y. */
 const SLOPE: Readonly<Record<Elementary, (x: number, y: number) => number>> = {
   exp: (_x, y) => y,
+  log: (x) => 1 / x,
   log1p: (x) => 1 / (1 + x),
   tanh: (_x, y) => 1 - y * y,
   erf: (x) => 1.1283791670955126 * Math.exp(-x * x),

@@ -80,16 +80,41 @@ export interface ModuleOp<S extends { readonly op: string }> {
   branches?(spec: S, input: Tensor): string;
 }
 
-/** A target as a loss takes it: class indices [B], or a float tensor (probabilities [B, C]). */
+/**
+ * A target as a loss takes it: class indices [B] (CrossEntropyLoss, NLLLoss), probability rows
+ * [B, C] (CrossEntropyLoss's soft targets, BCEWithLogitsLoss), or values [B, C] (MSELoss, L1Loss).
+ */
 export type Target =
   | { readonly kind: 'class_indices'; readonly indices: Int32Array }
-  | { readonly kind: 'probabilities'; readonly probs: Tensor };
+  | { readonly kind: 'probabilities'; readonly probs: Tensor }
+  | { readonly kind: 'values'; readonly values: Tensor };
+
+/** The float tensor a target holds (probabilities or values), or null for class indices. */
+export function floatTarget(target: Target): Tensor | null {
+  if (target.kind === 'probabilities') return target.probs;
+  if (target.kind === 'values') return target.values;
+  return null;
+}
+
+/** The target as a tensor: its float tensor, or the class indices as numbers [B] (for diffs and displays). */
+export function targetAsTensor(target: Target): { readonly shape: readonly number[]; readonly data: Float32Array | Float64Array } {
+  return floatTarget(target) ?? { shape: [(target as { indices: Int32Array }).indices.length], data: Float64Array.from((target as { indices: Int32Array }).indices) };
+}
+
+/** The same target with its float tensor replaced (cast, rounded, perturbed). */
+export function withFloatTarget(target: Target, t: Tensor): Target {
+  if (target.kind === 'probabilities') return { kind: 'probabilities', probs: t };
+  if (target.kind === 'values') return { kind: 'values', values: t };
+  return target;
+}
 
 /** What a target of a loss spec must look like: its kind, element type and shape. */
 export interface TargetLayout {
   readonly kind: Target['kind'];
   readonly dtype: 'int64' | 'float';
   readonly shape: readonly number[];
+  /** Class indices only: a value that marks a row to leave out (CrossEntropyLoss's `ignore_index`). */
+  readonly ignoreIndex?: number;
 }
 
 /** Bound propagation through a loss: the logits' bound in, the loss's and ∂L/∂logits' out. */
@@ -98,16 +123,23 @@ export interface LossBoundContext<S, Saved> {
   readonly logits: Tensor;
   readonly logitsBound: ErrorBound;
   readonly saved: Saved;
-  /** The loss as the TS run computed it. */
-  readonly value: number;
+  /** The loss as the TS run computed it (a scalar, or one value per row or element for `none`). */
+  readonly value: Tensor;
   /** The target as the evaluation saw it (rounded to its precision). */
   readonly target: Target;
-  /** How far apart the two sides' targets are. */
+  /** How far apart the two sides' targets are (float targets only). */
   readonly targetBound: ErrorBound | null;
+  /** For an unreduced loss: the upstream gradient ∂(objective)/∂loss, and how far apart the sides hold it. */
+  readonly lossGrad: Tensor | null;
+  readonly lossGradBound: ErrorBound | null;
   readonly r: Roundoffs;
 }
 
-/** The loss at the end of the Sequential: it owns its target kinds. */
+/**
+ * The loss at the end of the Sequential: it owns its target kinds and its reductions. A loss with
+ * `reduction: 'none'` is a tensor; the backward pass then starts from a given upstream gradient
+ * of the same shape (`lossGrad`), as `loss.backward(gradient)` does in PyTorch.
+ */
 export interface LossOp<S extends { readonly op: string }, Saved> {
   readonly name: S['op'];
   readonly schema: z.ZodType<S>;
@@ -116,8 +148,15 @@ export interface LossOp<S extends { readonly op: string }, Saved> {
   describe(spec: S): string;
   /** The target this spec takes for a batch of B rows of C logits. */
   targetLayout(spec: S, batch: number, classes: number): TargetLayout;
-  /** The scalar loss, and whatever the backward pass and the bound need from the forward. */
-  forward(spec: S, logits: Tensor, target: Target, dtype: DType): { value: number; saved: Saved };
-  backward(spec: S, logits: Tensor, target: Target, saved: Saved, dtype: DType): Tensor;
+  /** A problem with one of the spec's fields that only the model shows (`weight` of the wrong length), or null. */
+  checkSpec?(spec: S, classes: number): { readonly field: string; readonly message: string } | null;
+  /** The loss's shape: [] when reduced, else [B] (per row) or [B, C] (per element). */
+  lossShape(spec: S, batch: number, classes: number): readonly number[];
+  /** The loss, and whatever the backward pass and the bound need from the forward. */
+  forward(spec: S, logits: Tensor, target: Target, dtype: DType): { loss: Tensor; saved: Saved };
+  /** ∂(objective)/∂logits: the loss's own gradient when it is a scalar, else driven by `lossGrad`. */
+  backward(spec: S, logits: Tensor, target: Target, saved: Saved, lossGrad: Tensor | null, dtype: DType): Tensor;
   bound(ctx: LossBoundContext<S, Saved>): { loss: ErrorBound; dLogits: ErrorBound };
+  /** For a loss with kinks (L1 where x = y): a fingerprint of the smooth piece each logit is on, as ModuleOp.branches. */
+  branches?(spec: S, logits: Tensor, target: Target): string;
 }

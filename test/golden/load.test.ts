@@ -108,6 +108,27 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
     expect(errorAfter((g) => delete g.expected.float64.tensors['out.1']).message).toBe('goldens/seed-3-4-2.json: expected.float64.tensors["out.1"]: is missing');
   });
 
+  it('an unreduced loss without its upstream gradient, and a reduced one with one', () => {
+    const file = 'goldens/ce-none-f64.json';
+    const none = JSON.parse(readFileSync(file, 'utf8'));
+    delete none.inputs.lossGrad;
+    expect(() => parseGolden(JSON.stringify(none), file)).toThrow('goldens/ce-none-f64.json: inputs.lossGrad: is missing: an unreduced loss needs the upstream gradient of shape [6]');
+    expect(errorAfter((g) => (g.inputs.lossGrad = g.parameters['2.bias'])).message).toBe(
+      'goldens/seed-3-4-2.json: inputs.lossGrad: is given, but the loss is reduced to a scalar: only reduction none takes an upstream gradient',
+    );
+  });
+
+  it('class weights that do not fit the model, and a class index that is neither a class nor the ignore_index', () => {
+    const file = 'goldens/ce-weighted-mean.json';
+    const weighted = JSON.parse(readFileSync(file, 'utf8'));
+    weighted.model.loss.weight.push(1);
+    weighted.provenance.spec.model.loss.weight.push(1);
+    expect(() => parseGolden(JSON.stringify(weighted), file)).toThrow('goldens/ce-weighted-mean.json: model.loss.weight: has 5 entries, the model has 4 classes');
+    const ignoring = JSON.parse(readFileSync('goldens/nll-log-softmax.json', 'utf8'));
+    ignoring.inputs.target.data[1] = -99;
+    expect(() => parseGolden(JSON.stringify(ignoring), 'goldens/nll-log-softmax.json')).toThrow('inputs.target.data[1]: -99 is not a class index in [0, 4) nor the ignore_index -100');
+  });
+
   it('a key that appears twice (JSON.parse would silently keep the last)', () => {
     const text = seedText.replace('"parameters": {', '"parameters": {\n  "2.bias": {"dtype": "float32", "shape": [2], "sha256": "' + '0'.repeat(64) + '", "data": [0, 0]},');
     expect(() => parseGolden(text, SEED)).toThrow('goldens/seed-3-4-2.json: parameters["2.bias"]: appears twice in the same object');
