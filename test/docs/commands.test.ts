@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/program.ts';
 
 // Every gradparity command the documentation shows must work as printed. The commands are taken
@@ -31,6 +32,27 @@ function shellWords(command: string): string[] {
 }
 
 const commands = [...new Set(DOCS.flatMap(documentedCommands))];
+
+// The commands run in a project of their own: a goldens/ folder with a few of the committed
+// goldens (the seed case the examples name, a kink, an unreduced loss, a graph onnxruntime cannot
+// run) and schema.json. Whether every golden passes is the main job's test (test/parity); here
+// the question is whether each command works as printed, and reports/ lands in that project.
+const FIXTURE_CASES = ['seed-3-4-2', 'relu-kink', 'ce-none-f64', 'gelu-mlp-f64'];
+const repo = process.cwd();
+const project = mkdtempSync(join(tmpdir(), 'gradparity-docs-'));
+beforeAll(() => {
+  mkdirSync(join(project, 'goldens', 'onnx'), { recursive: true });
+  cpSync(join(repo, 'goldens', 'schema.json'), join(project, 'goldens', 'schema.json'));
+  for (const c of FIXTURE_CASES) {
+    cpSync(join(repo, 'goldens', `${c}.json`), join(project, 'goldens', `${c}.json`));
+    cpSync(join(repo, 'goldens', 'onnx', `${c}.onnx`), join(project, 'goldens', 'onnx', `${c}.onnx`));
+  }
+  process.chdir(project);
+});
+afterAll(() => {
+  process.chdir(repo);
+  rmSync(project, { recursive: true, force: true });
+});
 
 describe('the commands the documentation shows', () => {
   it('are found', () => {

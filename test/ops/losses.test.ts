@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { finiteDifferenceCheck } from '../../src/fd/engine.ts';
+import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { gaussian, seededRandom } from '../../src/fd/random.ts';
+import { loadGolden } from '../../src/golden/load.ts';
 import { modelBounds } from '../../src/model/bounds.ts';
 import { branchFingerprint, forward, lossAndGrads, resultKeys, runModel, type ModelInputs } from '../../src/model/sequential.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
@@ -123,6 +126,18 @@ describe('the elementwise losses', () => {
       return s + (1 - t) * z + ((posWeight[i % 3]! - 1) * t + 1) * Math.log1p(Math.exp(-z));
     }, 0);
     expect(fwd.loss.data[0]).toBeCloseTo(expected, 13);
+  });
+});
+
+describe('finite differences at an L1 kink (goldens/l1-tie.json: two logits equal their targets)', () => {
+  const golden = loadGolden('goldens/l1-tie.json');
+  it.each(['float32', 'float64'] as const)('see the one-sided slopes, not a failure, where torch’s sgn(0) = 0 (%s)', (dtype) => {
+    const report = finiteDifferenceCheck(modelProblem(golden, dtype));
+    expect(report.verdict).toBe('pass');
+    // Both logits of class 1 sit on their targets: ∂L/∂0.bias[1] = sgn(0) + sgn(0) = 0, between one-sided slopes of ±2.
+    const kink = report.elements.find((e) => e.tensor === '0.bias' && e.index[0] === 1)!;
+    expect(kink.verdict).toBe('kink');
+    expect(golden.expected[dtype].results.get('grad.0.bias')!.data[1]).toBe(0);
   });
 });
 
