@@ -269,6 +269,15 @@ def joint_function(model: dict):
     return f
 
 
+def is_masked_fill(node: torch.fx.Node) -> bool:
+    """index_put(self, [boolean mask], one value) on a tensor nothing else reads: a masked fill."""
+    self_, indices, value = node.args[:3]
+    if len(indices) != 1 or not isinstance(indices[0], torch.fx.Node) or len(self_.users) != 1:
+        return False
+    mask, filler = indices[0].meta.get("tensor_meta"), value.meta.get("tensor_meta") if isinstance(value, torch.fx.Node) else None
+    return mask is not None and mask.dtype == torch.bool and (filler is None or filler.shape == torch.Size([]))
+
+
 def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     """Rewrites the traced graph where torch.onnx 1.13 has no symbolic for an aten op but an
     equivalent op exports:
@@ -279,10 +288,13 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     - aten::sigmoid as 1/(1 + exp(−x)), torch's own CPU formula: onnxruntime's float32 Sigmoid
       kernel approximates, and returns exactly 0 for inputs below about −17 where the value is
       3e-8, an error no relative model covers;
-    - aten::_to_copy with only a dtype (autograd casts the float64 product g·(1 − ε) of label
-      smoothing's backward to the graph's dtype): aten::to, which exports as Cast;
-    - aten::index_put_ whose input nothing else reads (label smoothing's masked_fill_): the
-      out-of-place aten::index_put, the same values without a mutation to remove;
+    - aten::_to_copy with only a dtype (a cast autograd inserts in label smoothing's backward,
+      to the dtype the tensor already has): aten::to, which exports as Cast;
+    - aten::index_put(_) that fills a boolean mask with one value (label smoothing's masked_fill_
+      and its backward) on a tensor nothing else reads: aten::where(mask, value, self), the same
+      values without a mutation for torch.onnx to remove;
+    - aten::zeros_like without a dtype gets the one it has, which torch.onnx 1.13 otherwise
+      loses in a float64 graph;
     - aten::sgn (L1Loss's backward), which torch.onnx 1.13 cannot export: aten::sign, the same
       on real tensors (0 at 0), which exports as Sign;
     - aten::softplus, whose torch.onnx symbolic drops `threshold` (it exports Softplus(x·β)/β
@@ -313,10 +325,20 @@ def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
                 cast = gm.graph.call_function(torch.ops.aten.to.dtype, (node.args[0], node.kwargs["dtype"]))
             node.replace_all_uses_with(cast)
             gm.graph.erase_node(node)
-        elif node.target == torch.ops.aten.index_put_.default and len(node.args[0].users) == 1:
-            # Label smoothing's masked_fill_ on a tensor nothing else reads: the out-of-place
-            # index_put computes the same, without torch.onnx's warning about removing a mutation.
-            node.target = torch.ops.aten.index_put.default
+        elif node.target in (torch.ops.aten.index_put_.default, torch.ops.aten.index_put.default) and is_masked_fill(node):
+            # Label smoothing's masked_fill_ and its backward's: self[mask] = scalar. As
+            # where(mask, scalar, self) it computes the same without a mutation for torch.onnx to
+            # remove (it warns that doing so changes the graph's semantics).
+            self_, (mask,), value = node.args
+            with gm.graph.inserting_before(node):
+                filled = gm.graph.call_function(torch.ops.aten.where.self, (mask, value, self_))
+            node.replace_all_uses_with(filled)
+            gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten.zeros_like.default and "dtype" not in node.kwargs and "tensor_meta" in node.meta:
+            # Without an explicit dtype, torch.onnx 1.13 writes the zeros_like in the backward of
+            # label smoothing's masked_select as a float32 constant even in a float64 graph, and
+            # onnxruntime then refuses the graph (a ScatterND mixing float and double): say it.
+            node.kwargs = {**node.kwargs, "dtype": node.meta["tensor_meta"].dtype}
         elif node.target == torch.ops.aten.sgn.default:
             node.target = torch.ops.aten.sign.default
         elif node.target == torch.ops.aten.softplus.default:

@@ -204,10 +204,11 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
       if (q[c] !== 0) addScaled(rowParts, lsErr, Math.abs(q[c]!));
       rowParts.inputRounding += Math.abs(logSoftmax.data[i]!) * qErr(c);
 
-      // ∂L/∂θ_c: s_c carries ls's error plus one exp or division, Σq its γ_{C−1}, and the
-      // product and difference one rounding each; q's own roundings add u per rounding.
+      // ∂L/∂θ_c: s_c carries ls's error plus one exp or division, Σq its γ_{C−1} (exact where q
+      // has one nonzero entry), and the product and difference one rounding each; q's own
+      // roundings add u per rounding.
       const sErr = { ...lsErr };
-      sErr.arithmetic += r.gamma(classes - 1) + r.ulps(3);
+      sErr.arithmetic += (dense ? r.gamma(classes - 1) : 0) + r.ulps(3);
       sErr.elementary += expRelative;
       const v = s * mass - q[c]!;
       for (const part of BOUND_PARTS) dLogits.parts[part][i] = scale * s * Math.abs(mass) * sErr[part];
@@ -215,8 +216,9 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
         scale * (Math.abs(q[c]!) * r.ulps(1) + r.ulps(qRoundings) * (s * massAbs + Math.abs(q[c]!))) +
         (reduction === 'mean' ? (r.ulps(2) + divisorRelative) * scale * Math.abs(v) : 0) +
         (reduction === 'none' ? r.ulps(1) * scale * Math.abs(v) : 0) +
-        // exp(θ_c − m) may underflow to a subnormal or 0, and so may the operations after it.
-        r.underflow(5);
+        // exp(θ_c − m) may underflow to a subnormal or 0, and so may the operations after it;
+        // an underflow in s_c is then multiplied by Σq and by the scale.
+        r.underflow(5) * Math.max(1, scale) * Math.max(1, Math.abs(mass));
       dLogits.parts.inputRounding[i]! += scale * (s * massErr + qErr(c) + divisorGap * Math.abs(v));
       if (reduction === 'none') dLogits.parts.inputRounding[i]! += Math.abs(v) * (ctx.lossGradBound?.parts.inputRounding[b] ?? 0);
     }
@@ -238,6 +240,11 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
     loss.parts[part][0] = scale * sum;
   }
   loss.parts.arithmetic[0]! += scale * r.gamma(batch - 1) * lossMagnitude;
+  // PyTorch sums a probability target's B·C products in one reduction, in any order: γ_{BC−1}
+  // rather than γ_C per row and γ_{B−1} over the rows (every term has the same sign).
+  if (target.kind === 'probabilities') {
+    loss.parts.arithmetic[0]! += scale * Math.max(0, r.gamma(batch * classes - 1) - r.gamma(classes) - r.gamma(batch - 1)) * lossMagnitude;
+  }
   if (reduction === 'mean') loss.parts.arithmetic[0]! += (r.ulps(2) + divisorRelative) * Math.abs(ctx.value.data[0]!);
   loss.parts.inputRounding[0]! += divisorGap * Math.abs(ctx.value.data[0]!);
   return { loss, dLogits };

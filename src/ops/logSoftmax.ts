@@ -153,7 +153,9 @@ export const logSoftmax: ModuleOp<LogSoftmaxSpec> = {
         addScaled(e, sumErr, s);
         addScaled(e, partsAt(yBound, i), s * Math.abs(sum));
         e.elementary += s * Math.abs(sum) * expRelative;
-        e.arithmetic += s * r.gamma(classes - 1) * sumAbs + r.ulps(1) * (Math.abs(s * sum) + Math.abs(dOut.data[i]! - s * sum)) + r.underflow(2);
+        // exp(y_c) may underflow: its absolute error η is multiplied by Σg; the product and the
+        // difference may underflow too.
+        e.arithmetic += s * r.gamma(classes - 1) * sumAbs + r.ulps(1) * (Math.abs(s * sum) + Math.abs(dOut.data[i]! - s * sum)) + r.underflow(1) * (2 + Math.abs(sum));
         for (const part of BOUND_PARTS) dInput.parts[part][i] = e[part];
       }
     }
