@@ -92,7 +92,7 @@ export function checkInputs(spec: ModelSpec, inputs: ModelInputs): void {
   }
   const shape = lossShape(spec, batch);
   if (shape.length === 0) {
-    if (inputs.lossGrad !== undefined) throw new ShapeError(`lossGrad is given, but the loss is a scalar (reduction ${JSON.stringify((spec.loss as { reduction?: string }).reduction)}); it starts the backward pass itself`);
+    if (inputs.lossGrad !== undefined) throw new ShapeError(`lossGrad is given, but the loss is a scalar (reduction ${JSON.stringify(spec.loss.reduction)}); it starts the backward pass itself`);
   } else {
     requireShape('lossGrad (the upstream gradient of an unreduced loss)', inputs.lossGrad, shape);
   }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { dtypeOf, rounderFor, type DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
-import { BOUND_PARTS, partsAt, zeroBound, type ErrorBound } from '../tolerance/errorBound.ts';
-import type { Roundoffs } from '../tolerance/roundoff.ts';
-import { addScaled, logSoftmaxBound, logSoftmaxRows, noParts, type LogSoftmaxRows } from './logSoftmax.ts';
-import { reduce, reducedShape, Reduction } from './reduction.ts';
+import { addScaled, BOUND_PARTS, partsAt, zeroBound, zeroParts, type ErrorBound } from '../tolerance/errorBound.ts';
+import { logSoftmaxBound, logSoftmaxRows, type LogSoftmaxRows } from './logSoftmax.ts';
+import { reduce, reducedLossBound, reducedShape, Reduction } from './reduction.ts';
 import { ELEMENTARY_ACCURACY } from './scalar.ts';
 import type { LossBoundContext, LossOp, Target } from './types.ts';
 
@@ -144,11 +143,6 @@ export function crossEntropyBackward(trace: CrossEntropyTrace, target: Target, s
   return dLogits;
 }
 
-/** |fl_A(v) − fl_B(v)| / |v|: how differently the two sides hold a constant, relative to it. */
-function relativeGap(r: Roundoffs, v: number): number {
-  return v === 0 ? 0 : r.representationGap(v) / Math.abs(v);
-}
-
 /**
  * Bounds of the loss and of ∂L/∂θ (docs/tolerance-policy.md §2.2), from the effective weights q.
  * log_softmax's bound is logSoftmaxBound's; softmax is covered both as exp(θ − m)/Σ and as
@@ -169,8 +163,8 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
   // so each adds u relative to the row's magnitude Σ|q·ls|.
   const qRoundings = (weighted ? 1 : 0) + (smoothing ? 3 : 0);
   // The constants held in two precisions differ by their representation gaps.
-  const weightGap = weighted ? Math.max(...spec.weight!.map((w) => relativeGap(r, w))) : 0;
-  const qGap = weightGap + (smoothing ? Math.max(relativeGap(r, keep), relativeGap(r, spread)) : 0);
+  const weightGap = weighted ? Math.max(...spec.weight!.map((w) => r.relativeGap(w))) : 0;
+  const qGap = weightGap + (smoothing ? Math.max(r.relativeGap(keep), r.relativeGap(spread)) : 0);
   // mean's divisor: Σ of the kept rows' weights (γ_{B−1} relative), exact for counts.
   const divisorRelative = weighted && target.kind === 'class_indices' ? r.gamma(batch - 1) : 0;
   // Across precisions that sum moves by at most the weights' largest relative gap.
@@ -196,7 +190,7 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
       massErr += qErr(c);
       magnitude += Math.abs(q[c]! * logSoftmax.data[row + c]!);
     }
-    const rowParts = noParts();
+    const rowParts = zeroParts();
     for (let c = 0; c < classes; c++) {
       const i = row + c;
       const s = softmax.data[i]!;
@@ -229,24 +223,15 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
   }
   if (reduction === 'none') return { loss: rowBounds, dLogits };
 
-  // Σ over the batch, then ÷D for `mean` (a division, or a rounded 1/D and a product).
-  const loss = zeroBound([], 1);
   let lossMagnitude = 0;
   for (const v of rowLoss.data) lossMagnitude += Math.abs(v);
-  const scale = reduction === 'mean' ? 1 / divisor : 1;
-  for (const part of BOUND_PARTS) {
-    let sum = 0;
-    for (const v of rowBounds.parts[part]) sum += v;
-    loss.parts[part][0] = scale * sum;
-  }
-  loss.parts.arithmetic[0]! += scale * r.gamma(batch - 1) * lossMagnitude;
+  const mean = reduction === 'mean' ? divisor : null;
+  const loss = reducedLossBound(rowBounds, { terms: batch, magnitude: lossMagnitude, value: ctx.value.data[0]!, divisor: mean, divisorRelative, divisorGap }, r);
   // PyTorch sums a probability target's B·C products in one reduction, in any order: γ_{BC−1}
   // rather than γ_C per row and γ_{B−1} over the rows (every term has the same sign).
   if (target.kind === 'probabilities') {
-    loss.parts.arithmetic[0]! += scale * Math.max(0, r.gamma(batch * classes - 1) - r.gamma(classes) - r.gamma(batch - 1)) * lossMagnitude;
+    loss.parts.arithmetic[0]! += Math.max(0, r.gamma(batch * classes - 1) - r.gamma(classes) - r.gamma(batch - 1)) * lossMagnitude / (mean ?? 1);
   }
-  if (reduction === 'mean') loss.parts.arithmetic[0]! += (r.ulps(2) + divisorRelative) * Math.abs(ctx.value.data[0]!);
-  loss.parts.inputRounding[0]! += divisorGap * Math.abs(ctx.value.data[0]!);
   return { loss, dLogits };
 }
 

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { dtypeOf } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
-import { BOUND_PARTS, partsAt, zeroBound } from '../tolerance/errorBound.ts';
-import { reduce, reducedShape, type Reduction } from './reduction.ts';
+import { BOUND_PARTS, partsAt, zeroBound, zeroParts } from '../tolerance/errorBound.ts';
+import { reduce, reducedLossBound, reducedShape, type Reduction } from './reduction.ts';
 import { boundArith, valueArith, type Arith, type Tracked } from './scalar.ts';
 import { floatTarget, type LossOp, type Target, type TorchIdentity } from './types.ts';
 
@@ -32,7 +32,9 @@ export interface ElementwiseLossDefinition<S extends { readonly op: string; read
   checkSpec?(spec: S, classes: number): { readonly field: string; readonly message: string } | null;
 }
 
-const exact = (v: number): Tracked => ({ v, e: { arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 } });
+const exact = (v: number): Tracked => ({ v, e: zeroParts() });
+/** A value both sides read from their inputs, apart by at most `gap` (their roundings of it). */
+const input = (v: number, gap: number): Tracked => ({ v, e: { ...zeroParts(), inputRounding: gap } });
 
 /** A loss record from an elementwise definition: values, bounds and kinks all come from its formulas. */
 export function elementwiseLoss<S extends { readonly op: string; readonly reduction: Reduction }>(def: ElementwiseLossDefinition<S>): LossOp<S, null> {
@@ -67,10 +69,9 @@ export function elementwiseLoss<S extends { readonly op: string; readonly reduct
       const classes = logits.shape[1] ?? 1;
       const mean = spec.reduction === 'mean' ? n : null;
       const xAt = (i: number): Tracked => ({ v: logits.data[i]!, e: partsAt(logitsBound, i) });
-      const yAt = (i: number): Tracked => ({ ...exact(y.data[i]!), e: { ...exact(0).e, inputRounding: ctx.targetBound?.parts.inputRounding[i] ?? 0 } });
+      const yAt = (i: number): Tracked => input(y.data[i]!, ctx.targetBound?.parts.inputRounding[i] ?? 0);
       // The upstream gradient: exactly 1 for a reduced loss, else lossGrad, which the sides may hold differently.
-      const gAt = (i: number): Tracked =>
-        ctx.lossGrad === null ? exact(1) : { ...exact(ctx.lossGrad.data[i]!), e: { ...exact(0).e, inputRounding: ctx.lossGradBound?.parts.inputRounding[i] ?? 0 } };
+      const gAt = (i: number): Tracked => (ctx.lossGrad === null ? exact(1) : input(ctx.lossGrad.data[i]!, ctx.lossGradBound?.parts.inputRounding[i] ?? 0));
 
       const elements = zeroBound(logits.shape, n);
       const dLogits = zeroBound(logits.shape, n);
@@ -85,16 +86,8 @@ export function elementwiseLoss<S extends { readonly op: string; readonly reduct
         }
       }
       if (spec.reduction === 'none') return { loss: elements, dLogits };
-      // Σ over all N elements in any order (γ_{N−1}), then ÷N for `mean` (a division, or a rounded 1/N and a product).
-      const loss = zeroBound([], 1);
-      const scale = mean === null ? 1 : 1 / n;
-      for (const p of BOUND_PARTS) {
-        let sum = 0;
-        for (const v of elements.parts[p]) sum += v;
-        loss.parts[p][0] = scale * sum;
-      }
-      loss.parts.arithmetic[0]! += scale * r.gamma(n - 1) * magnitude + (mean === null ? 0 : r.ulps(2) * Math.abs(ctx.value.data[0]!));
-      return { loss, dLogits };
+      // Σ over all N elements, then ÷N for `mean`.
+      return { loss: reducedLossBound(elements, { terms: n, magnitude, value: ctx.value.data[0]!, divisor: mean }, r), dLogits };
     },
     ...(def.kinks === undefined
       ? {}

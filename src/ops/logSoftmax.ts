@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dtypeOf, rounderFor, type DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
-import { BOUND_PARTS, partsAt, zeroBound, type BoundPart, type ErrorBound } from '../tolerance/errorBound.ts';
+import { addScaled, BOUND_PARTS, partsAt, zeroBound, zeroParts, type ErrorBound } from '../tolerance/errorBound.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
 import { ELEMENTARY_ACCURACY } from './scalar.ts';
 import type { ModuleOp } from './types.ts';
@@ -56,12 +56,6 @@ export function logSoftmaxRows(logits: Tensor, dtype: DType): LogSoftmaxRows {
   return { rowMax, logSumExp, logSoftmax, softmax };
 }
 
-type Parts = Record<BoundPart, number>;
-export const noParts = (): Parts => ({ arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 });
-export function addScaled(into: Parts, from: Readonly<Parts>, factor: number): void {
-  for (const part of BOUND_PARTS) into[part] += factor * from[part];
-}
-
 /**
  * The bound of log_softmax, element by element (docs/tolerance-policy.md §2.2). Both orders
  * libraries use are covered, (θ − m) − L and θ − (m + L) with L = log Σ exp(θ − m): hence single
@@ -82,7 +76,7 @@ export function logSoftmaxBound(rows: LogSoftmaxRows, logits: Tensor, logitsBoun
     // relative amount (weighted by s_k, which sum to 1), the sum of positive terms adds γ_{C−1},
     // and exp its own accuracy (the `elementary` part, below).
     let sumExpArith = r.gamma(classes - 1);
-    const mixed = noParts();
+    const mixed = zeroParts();
     for (let i = row; i < row + classes; i++) {
       sumExpArith += softmax.data[i]! * r.ulps(1) * Math.abs(logits.data[i]! - m);
       addScaled(mixed, partsAt(logitsBound, i), softmax.data[i]!);
@@ -141,7 +135,7 @@ export const logSoftmax: ModuleOp<LogSoftmaxSpec> = {
       const row = b * classes;
       let sum = 0;
       let sumAbs = 0;
-      const sumErr = noParts();
+      const sumErr = zeroParts();
       for (let i = row; i < row + classes; i++) {
         sum += dOut.data[i]!;
         sumAbs += Math.abs(dOut.data[i]!);

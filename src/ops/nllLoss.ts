@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dtypeOf, rounderFor, type DType } from '../tensor/dtype.ts';
 import { tensor } from '../tensor/tensor.ts';
 import { BOUND_PARTS, partsAt, zeroBound } from '../tolerance/errorBound.ts';
-import { reduce, reducedShape, Reduction } from './reduction.ts';
+import { reduce, reducedLossBound, reducedShape, Reduction } from './reduction.ts';
 import type { LossOp, Target } from './types.ts';
 
 /** torch.nn.NLLLoss on log-probabilities (the output of a LogSoftmax module), with class-index targets. */
@@ -22,8 +22,10 @@ export interface NllTrace {
 }
 
 const weightOf = (spec: NllLossSpec, c: number, dtype: DType) => (spec.weight === undefined ? 1 : rounderFor(dtype)(spec.weight[c]!));
+/** Row b's target class, or null where the row is ignored (or the target holds no class indices). */
 const kept = (spec: NllLossSpec, target: Target, b: number): number | null => {
-  const y = (target as { indices: Int32Array }).indices[b]!;
+  if (target.kind !== 'class_indices') return null;
+  const y = target.indices[b]!;
   return y === spec.ignoreIndex ? null : y;
 };
 
@@ -81,7 +83,7 @@ export const nllLoss: LossOp<NllLossSpec, NllTrace> = {
     const divisorRelative = weighted ? r.gamma(batch - 1) : 0;
     const weightGap = (c: number) => (weighted ? r.representationGap(spec.weight![c]!) : 0);
     // The divisor of `mean` is a sum of weights: across precisions it moves by at most their largest relative gap.
-    const divisorGap = weighted && spec.reduction === 'mean' ? Math.max(...spec.weight!.map((w) => (w === 0 ? 0 : r.representationGap(w) / w))) : 0;
+    const divisorGap = weighted && spec.reduction === 'mean' ? Math.max(...spec.weight!.map((w) => r.relativeGap(w))) : 0;
     const rows = zeroBound([batch], batch);
     const dLogits = zeroBound([batch, classes], batch * classes);
     let magnitude = 0;
@@ -102,16 +104,7 @@ export const nllLoss: LossOp<NllLossSpec, NllTrace> = {
       dLogits.parts.inputRounding[i] = weightGap(y) * Math.abs(g * scale) + divisorGap * grad + (spec.reduction === 'none' ? w * (ctx.lossGradBound?.parts.inputRounding[b] ?? 0) : 0);
     }
     if (spec.reduction === 'none') return { loss: rows, dLogits };
-    const loss = zeroBound([], 1);
-    const scale = spec.reduction === 'mean' ? 1 / divisor : 1;
-    for (const p of BOUND_PARTS) {
-      let sum = 0;
-      for (const v of rows.parts[p]) sum += v;
-      loss.parts[p][0] = scale * sum;
-    }
-    // ÷D for `mean`: a division, or a rounded 1/D and a product.
-    loss.parts.arithmetic[0]! += scale * r.gamma(batch - 1) * magnitude + (spec.reduction === 'mean' ? (r.ulps(2) + divisorRelative) * Math.abs(ctx.value.data[0]!) : 0);
-    loss.parts.inputRounding[0]! += divisorGap * Math.abs(ctx.value.data[0]!);
-    return { loss, dLogits };
+    const mean = spec.reduction === 'mean' ? divisor : null;
+    return { loss: reducedLossBound(rows, { terms: batch, magnitude, value: ctx.value.data[0]!, divisor: mean, divisorRelative, divisorGap }, r), dLogits };
   },
 };

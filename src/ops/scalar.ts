@@ -1,5 +1,5 @@
 import { rounderFor, type DType } from '../tensor/dtype.ts';
-import { BOUND_PARTS, type BoundPart } from '../tolerance/errorBound.ts';
+import { BOUND_PARTS, zeroParts, type BoundPart } from '../tolerance/errorBound.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
 import { erf } from './erf.ts';
 
@@ -96,12 +96,11 @@ export interface Tracked {
   readonly sides?: readonly [number, number];
 }
 
-const zero = (): Record<BoundPart, number> => ({ arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 });
 const total = (t: Tracked) => BOUND_PARTS.reduce((s, p) => s + t.e[p], 0);
 
 /** Σ kᵢ·eᵢ over the parts, plus `extra` added to one part. */
 function combine(terms: readonly (readonly [number, Tracked])[], extra: Partial<Record<BoundPart, number>> = {}): Record<BoundPart, number> {
-  const e = zero();
+  const e = zeroParts();
   // A term with no error contributes nothing, even where its slope overflowed (∞·0 would be NaN).
   for (const [k, t] of terms) for (const p of BOUND_PARTS) if (t.e[p] !== 0 && k !== 0) e[p] += Math.abs(k) * t.e[p];
   for (const p of BOUND_PARTS) e[p] += extra[p] ?? 0;
@@ -137,7 +136,7 @@ export function boundArith(r: Roundoffs, dtype: DType): Arith<Tracked> {
   return {
     // A constant is rounded alike on both sides of a same-precision comparison; across precisions
     // the two roundings differ by exactly this.
-    c: (v) => ({ v: value.c(v), e: { ...zero(), inputRounding: r.representationGap(v) }, sides: [r.roundOn(0, v), r.roundOn(1, v)] }),
+    c: (v) => ({ v: value.c(v), e: { ...zeroParts(), inputRounding: r.representationGap(v) }, sides: [r.roundOn(0, v), r.roundOn(1, v)] }),
     add: (a, b) => {
       const v = value.add(a.v, b.v);
       return { v, e: combine([[1, a], [1, b]], { arithmetic: rounding(v) }), ...exactly(a, b, (x, y) => x + y) };
@@ -168,7 +167,7 @@ export function boundArith(r: Roundoffs, dtype: DType): Arith<Tracked> {
       if (same) return taken;
       // One side may have taken the other branch: allow the larger error and the gap between them.
       const [a, b] = [above(), below()];
-      const e = zero();
+      const e = zeroParts();
       for (const p of BOUND_PARTS) e[p] = Math.max(a.e[p], b.e[p]);
       e.branch += Math.abs(a.v - b.v);
       return { v: taken.v, e };

@@ -98,7 +98,8 @@ export function floatTarget(target: Target): Tensor | null {
 
 /** The target as a tensor: its float tensor, or the class indices as numbers [B] (for diffs and displays). */
 export function targetAsTensor(target: Target): { readonly shape: readonly number[]; readonly data: Float32Array | Float64Array } {
-  return floatTarget(target) ?? { shape: [(target as { indices: Int32Array }).indices.length], data: Float64Array.from((target as { indices: Int32Array }).indices) };
+  if (target.kind === 'class_indices') return { shape: [target.indices.length], data: Float64Array.from(target.indices) };
+  return floatTarget(target)!;
 }
 
 /** The same target with its float tensor replaced (cast, rounded, perturbed). */

@@ -47,6 +47,16 @@ export function totals(bound: ErrorBound): Float64Array {
   return out;
 }
 
+/** A bound of zero in every part, for one value. */
+export function zeroParts(): Record<BoundPart, number> {
+  return { arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 };
+}
+
+/** into += factor·from, part by part. */
+export function addScaled(into: Record<BoundPart, number>, from: Readonly<Record<BoundPart, number>>, factor: number): void {
+  for (const part of BOUND_PARTS) into[part] += factor * from[part];
+}
+
 /** The parts of one element, for reports. */
 export function partsAt(bound: ErrorBound, i: number): Record<BoundPart, number> {
   return Object.fromEntries(BOUND_PARTS.map((p) => [p, bound.parts[p][i]!])) as Record<BoundPart, number>;

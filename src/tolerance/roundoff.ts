@@ -46,6 +46,11 @@ export class Roundoffs {
     return Math.max(...held) - Math.min(...held);
   }
 
+  /** The same relative to |v| (0 for v = 0): how differently the sides hold a constant. */
+  relativeGap(v: number): number {
+    return v === 0 ? 0 : this.representationGap(v) / Math.abs(v);
+  }
+
   /** v as side `side` holds it: rounded to that side's precision (an exact side keeps float64). */
   roundOn(side: 0 | 1, v: number): number {
     return this.rounders[side]!(v);
