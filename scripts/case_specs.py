@@ -59,13 +59,16 @@ def validate_cases(document: object, name: str = CASES_FILE.name) -> None:
         def fail(field: str, why: str) -> None:
             raise SpecError(f"{name}: cases[{index}] ({case['name']}).{field}: {why}")
 
-        if ("values" in case) == ("seed" in case):
-            fail("values", "give either explicit values or a seed, not both and not neither")
+        if "values" not in case and "seed" not in case:
+            fail("values", "give explicit values, a seed, or a seed and the values that replace drawn ones")
         if "values" in case:
             needed = ["x", "target", *(["lossGrad"] if case["model"]["loss"]["reduction"] == "none" else []), *parameter_shapes(case["model"])]
             missing = [n for n in needed if n not in case["values"]]
-            if missing:
-                fail("values", f"missing {', '.join(missing)}")
+            if missing and "seed" not in case:
+                fail("values", f"missing {', '.join(missing)} (without a seed, every input is given)")
+            unknown = [n for n in case["values"] if n not in needed]
+            if unknown:
+                fail("values", f"names no input of the model: {', '.join(unknown)}")
         loss = case["model"]["loss"]
         target_kind = LOSS_OPS[loss["op"]].target_kind(loss)
         if "target" in case and target_kind != "probabilities":
@@ -73,8 +76,8 @@ def validate_cases(document: object, name: str = CASES_FILE.name) -> None:
         if "ignoredRows" in case:
             if loss.get("ignoreIndex") is None:
                 fail("ignoredRows", "needs a loss with an ignoreIndex")
-            if "values" in case:
-                fail("ignoredRows", "applies to seeded inputs only (explicit values give the ignore_index themselves)")
+            if "seed" not in case or "target" in case.get("values", {}):
+                fail("ignoredRows", "applies to seeded targets only (explicit values give the ignore_index themselves)")
             if any(row >= case["batch"] for row in case["ignoredRows"]):
                 fail("ignoredRows", f"names a row outside the batch of {case['batch']}")
         if "targetMass" in case and case.get("target") != "soft":
@@ -82,8 +85,19 @@ def validate_cases(document: object, name: str = CASES_FILE.name) -> None:
         unknown = [n for n in case.get("scale", {}) if n not in ["x", *parameter_shapes(case["model"])]]
         if unknown:
             fail("scale", f"names no input or parameter of the model: {', '.join(unknown)}")
-        if "scale" in case and "values" in case:
+        if "scale" in case and "seed" not in case:
             fail("scale", "applies to seeded inputs only")
+        if "expect" in case:
+            check_expectations_fit(case, fail)
+
+
+def check_expectations_fit(case: dict, fail) -> None:
+    """An expectation about targets or logits only makes sense for a loss that has them."""
+    expect, kind = case["expect"], LOSS_OPS[case["model"]["loss"]["op"]].target_kind(case["model"]["loss"])
+    for name, needs in [("zeroTargetRows", "probabilities"), ("targetRowsAboveOne", "probabilities"), ("oneHotTargetRows", "probabilities"),
+                        ("classesNeverTargeted", "class_indices"), ("classesAlwaysTargeted", "class_indices")]:
+        if name in expect and kind != needs:
+            fail(f"expect.{name}", f"needs {needs.replace('_', '-')} targets, the loss takes {kind.replace('_', '-')}")
 
 
 def load_cases(selected: list[str], cases_file: Path = CASES_FILE) -> list[dict]:

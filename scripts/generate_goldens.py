@@ -73,38 +73,40 @@ def case_inputs(case: dict) -> dict[str, torch.Tensor]:
     shapes = parameter_shapes(model)
     classes = widths(model)[-1]
     unreduced = loss_shape(model, batch)
-    if "values" in case:
-        values = case["values"]
-        floats = ["x", *(["lossGrad"] if unreduced else []), *shapes]
-        tensors = {name: torch.tensor(values[name], dtype=torch.float64).to(dtype) for name in floats}
-        if target_kind(model) == "class_indices":
-            tensors["target"] = torch.tensor(values["target"], dtype=torch.int64)
-        else:
-            tensors["target"] = torch.tensor(values["target"], dtype=torch.float64).to(dtype)
-    else:
-        # Draw everything in float64 from one seeded generator, then round to the case dtype:
-        # the float64 stream does not depend on the dtype, so the cases stay comparable.
-        gen = torch.Generator().manual_seed(case["seed"])
-        tensors = {"x": torch.randn(batch, model["inputSize"], generator=gen, dtype=torch.float64)}
-        for name, shape in shapes.items():
-            fan_in = shape[1] if len(shape) == 2 else shapes[name.rsplit(".", 1)[0] + ".weight"][1]
-            # torch.nn.Linear's default range, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-            bound = 1.0 / math.sqrt(fan_in)
-            tensors[name] = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
-        # Scaling pushes pre-activations into an op's tails or across its kinks, where its corners are.
-        for name, factor in case.get("scale", {}).items():
-            tensors[name] = tensors[name] * factor
-        if "logitMagnitude" in case:
-            scale_last_layer(case, tensors)
-        tensors["target"] = random_target(case, gen, batch, classes)
-        # The upstream gradient of an unreduced loss, N(0, 1), drawn last so that every other
-        # input is the same stream as the reduced variant of the case.
-        if unreduced:
-            tensors["lossGrad"] = torch.randn(*unreduced, generator=gen, dtype=torch.float64)
-        tensors = {k: (v if v.dtype == torch.int64 else v.to(dtype)) for k, v in tensors.items()}
+    tensors = {} if "seed" not in case else drawn_inputs(case, shapes, classes, unreduced)
+    # Explicit values: all inputs without a seed; with one, they replace the drawn ones, last.
+    for name, value in case.get("values", {}).items():
+        integer = name == "target" and target_kind(model) == "class_indices"
+        tensors[name] = torch.tensor(value, dtype=torch.int64) if integer else torch.tensor(value, dtype=torch.float64).to(dtype)
+    tensors = {k: (v if v.dtype == torch.int64 else v.to(dtype)) for k, v in tensors.items()}
     for name, shape in {"x": [batch, model["inputSize"]], **({"lossGrad": unreduced} if unreduced else {}), **shapes}.items():
         if list(tensors[name].shape) != shape:
             raise SpecError(f"case {case['name']}: values.{name} has shape {list(tensors[name].shape)}, expected {shape}")
+    return tensors
+
+
+def drawn_inputs(case: dict, shapes: dict, classes: int, unreduced: list[int]) -> dict[str, torch.Tensor]:
+    """Every input drawn from the case's seed, in float64, with `scale` and `logitMagnitude` applied."""
+    model, batch = case["model"], case["batch"]
+    # Draw everything in float64 from one seeded generator, then round to the case dtype:
+    # the float64 stream does not depend on the dtype, so the cases stay comparable.
+    gen = torch.Generator().manual_seed(case["seed"])
+    tensors = {"x": torch.randn(batch, model["inputSize"], generator=gen, dtype=torch.float64)}
+    for name, shape in shapes.items():
+        fan_in = shape[1] if len(shape) == 2 else shapes[name.rsplit(".", 1)[0] + ".weight"][1]
+        # torch.nn.Linear's default range, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        bound = 1.0 / math.sqrt(fan_in)
+        tensors[name] = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+    # Scaling pushes pre-activations into an op's tails or across its kinks, where its corners are.
+    for name, factor in case.get("scale", {}).items():
+        tensors[name] = tensors[name] * factor
+    if "logitMagnitude" in case:
+        scale_last_layer(case, tensors)
+    tensors["target"] = random_target(case, gen, batch, classes)
+    # The upstream gradient of an unreduced loss, N(0, 1), drawn last so that every other
+    # input is the same stream as the reduced variant of the case.
+    if unreduced:
+        tensors["lossGrad"] = torch.randn(*unreduced, generator=gen, dtype=torch.float64)
     return tensors
 
 
@@ -441,27 +443,80 @@ def canonical_spec_hash(case: dict) -> str:
     return hashlib.sha256(json.dumps(case, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def count_exact_kinks(results: dict, inputs: dict, model: dict) -> int:
-    """How many inputs of modules with kinks sit exactly on a kink (module 0's input is x)."""
-    count = 0
+def kinked_inputs(run: dict, inputs: dict, model: dict) -> list[tuple[torch.Tensor, list[float]]]:
+    """The input of every module with kinks, with its kinks (module 0's input is x)."""
+    found = []
     for i, spec in enumerate(model["modules"]):
         kinks = MODULE_OPS[spec["op"]].kinks(spec)
         if kinks:
-            t = inputs["x"] if i == 0 else results[f"out.{i - 1}"]
-            count += sum(int((t == k).sum()) for k in kinks)
-    return count
+            found.append((inputs["x"] if i == 0 else run[f"out.{i - 1}"], kinks))
+    return found
+
+
+def count_exact_kinks(run: dict, inputs: dict, model: dict) -> int:
+    """How many inputs of modules with kinks sit exactly on a kink."""
+    return sum(int((t == k).sum()) for t, kinks in kinked_inputs(run, inputs, model) for k in kinks)
+
+
+def near_kinks(run: dict, inputs: dict, model: dict) -> list[int]:
+    """How many inputs of kinked modules lie within 1e-6 below a kink, and within 1e-6 above one, not on it."""
+    below = sum(int(((t < k) & (t > k - 1e-6)).sum()) for t, kinks in kinked_inputs(run, inputs, model) for k in kinks)
+    above = sum(int(((t > k) & (t < k + 1e-6)).sum()) for t, kinks in kinked_inputs(run, inputs, model) for k in kinks)
+    return [below, above]
+
+
+# Note [Corner cases assert their corners]
+# A case made for a corner (logits beyond exp's range, tied maxima, subnormal weights, …) names
+# it in `expect`, and the generator measures it on torch's own run in the case's precision:
+# exp and softmax are evaluated in that precision, so "overflows" means what it means there.
+# A regenerated case that lost its corner (new seed, torch changing a default) fails here
+# instead of turning into one more ordinary case that every bug passes.
+def corner_counts(case: dict, inputs: dict, run: dict) -> dict[str, object]:
+    """Each expectation the case names, measured: a count, or [below, above] for inputsNearKinks."""
+    model, dtype = case["model"], TORCH_DTYPES[case["dtype"]]
+    logits = run["logits"]
+    row_max = logits.max(dim=1).values
+    target = inputs["target"]
+    classes = logits.shape[1]
+    measures = {
+        "inputsNearKinks": lambda: near_kinks(run, inputs, model),
+        "logitsOverflowingExp": lambda: int(torch.isinf(torch.exp(logits)).sum()),
+        "rowsFirstLogitFarBelowMax": lambda: int(torch.isinf(torch.exp(row_max - logits[:, 0])).sum()),
+        "rowsFarBelowBatchMax": lambda: int((torch.exp(row_max - logits.max()) == 0).sum()),
+        "rowsWithTiedMax": lambda: int(((logits == row_max[:, None]).sum(dim=1) >= 2).sum()),
+        "zeroLogits": lambda: int((logits == 0).sum()),
+        "softmaxUnderflows": lambda: int((torch.softmax(logits, dim=1) == 0).sum()),
+        "zeroTargetRows": lambda: int((target == 0).all(dim=1).sum()),
+        "targetRowsAboveOne": lambda: int((target.double().sum(dim=1) > 1).sum()),
+        "oneHotTargetRows": lambda: int((((target == 0) | (target == 1)).all(dim=1) & ((target == 1).sum(dim=1) == 1)).sum()),
+        "classesNeverTargeted": lambda: sum(int(not (target == c).any()) for c in range(classes)),
+        "classesAlwaysTargeted": lambda: sum(int(bool((target == c).all())) for c in range(classes)),
+        "subnormalInputs": lambda: sum(int(((t != 0) & (t.abs() < torch.finfo(dtype).tiny)).sum()) for name, t in inputs.items() if name == "x" or name in parameter_shapes(model)),
+        "zerosInX": lambda: int((inputs["x"] == 0).sum()),
+    }
+    return {name: measures[name]() for name in case.get("expect", {}) if name != "inputsAtKinks"}
+
+
+def check_corners(case: dict, inputs: dict, runs: dict) -> None:
+    """Fails unless torch's runs show every corner the case's `expect` names (Note [Corner cases assert their corners])."""
+    expect = case.get("expect", {})
+    if "inputsAtKinks" in expect:
+        for name, run in runs.items():
+            found = count_exact_kinks(run, inputs, case["model"])
+            if found != expect["inputsAtKinks"]:
+                raise SpecError(f"case {case['name']}: expect.inputsAtKinks: {found} inputs of kinked modules sit exactly on a kink in {name}, the spec expects {expect['inputsAtKinks']}")
+    for name, found in corner_counts(case, inputs, runs[case["dtype"]]).items():
+        wanted = expect[name]
+        short = [f < w for f, w in zip(found, wanted)] if isinstance(wanted, list) else [found < wanted]
+        if any(short):
+            raise SpecError(f"case {case['name']}: expect.{name}: torch's {case['dtype']} run has {found}, the spec expects at least {wanted}")
 
 
 def golden_for(case: dict, out_dir: Path) -> dict:
     inputs = case_inputs(case)
     onnx_graph = export_onnx(case, inputs, out_dir / "onnx" / f"{case['name']}.onnx")
     runs = {name: torch_results(case, inputs, dtype) for name, dtype in TORCH_DTYPES.items()}
-    expected_zeros = case.get("expectInputsAtKinks")
-    if expected_zeros is not None:
-        for name, run in runs.items():
-            found = count_exact_kinks(run, inputs, case["model"])
-            if found != expected_zeros:
-                raise SpecError(f"case {case['name']}: {found} inputs of kinked modules sit exactly on a kink in {name}, the spec expects {expected_zeros}")
+    check_corners(case, inputs, runs)
     params = parameter_shapes(case["model"])
     return {
         "schemaVersion": SCHEMA_VERSION,

@@ -89,6 +89,13 @@ export interface FdElementCheck {
   readonly verdict: FdVerdict;
   /** For kinks: the one-sided differences (f(x) − f(x⁻))/(x − x⁻) and (f(x⁺) − f(x))/(x⁺ − x). */
   readonly oneSided?: { readonly left: number; readonly right: number };
+  /**
+   * For kinks: x lies on a piece of the function narrower than the smallest step on both sides
+   * (kinks within it above and below, e.g. ReLU inputs of ±1e-30). The one-sided differences then
+   * measure the neighbouring pieces, not x's: finite differences cannot decide this element, and
+   * it is reported as undecided rather than held to a bracket that does not contain its slope.
+   */
+  readonly undecided?: true;
 }
 
 /** Directional mode: one random unit direction v, ⟨g, v⟩ against the central difference along v. */
@@ -101,6 +108,8 @@ export interface FdDirectionCheck {
   readonly share: number;
   readonly verdict: FdVerdict;
   readonly oneSided?: { readonly left: number; readonly right: number };
+  /** As FdElementCheck.undecided: kinks on both sides within the smallest step. */
+  readonly undecided?: true;
 }
 
 /** Everything a finite-difference check found: every element (or direction) with its bound. */
@@ -285,6 +294,8 @@ function kinkCheck(
     stepRepresentation: 0,
     analytic: analyticError,
   });
+  const narrowPiece = half.plus.evaluation.branches !== base.branches && half.minus.evaluation.branches !== base.branches;
+  if (narrowPiece) return { tensor: name, index, analytic, step, bound, oneSided: d, numeric: analytic, absDiff: 0, share: 0, verdict: 'kink', undecided: true };
   return { tensor: name, index, analytic, step, bound, oneSided: d, ...bracket(analytic, d, bound) };
 }
 
@@ -371,6 +382,8 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
     residualLeft: (base.value - fMinus + predictedMinus) / h,
     oneSidedAnalyticError: Math.max(analyticErrorPlus, analyticErrorMinus) / h,
     crossed: plus.evaluation.branches !== base.branches || minus.evaluation.branches !== base.branches,
+    /** Kinks on both sides within h: x is on a piece narrower than the step (see FdElementCheck.undecided). */
+    crossedBothSides: plus.evaluation.branches !== base.branches && minus.evaluation.branches !== base.branches,
   };
 }
 
@@ -406,6 +419,7 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
     stepRepresentation: 0,
     analytic: full.oneSidedAnalyticError,
   });
+  if (half.crossedBothSides) return { direction: k, analytic, bound, oneSided, numeric: analytic, absDiff: 0, share: 0, verdict: 'kink', undecided: true };
   return { direction: k, analytic, bound, oneSided, ...bracket(analytic, oneSided, bound) };
 }
 

@@ -1,11 +1,50 @@
 import { z } from 'zod';
 import { ModelSpec } from '../model/spec.ts';
 
+const atLeast = z.number().int().min(1);
+
+/**
+ * What a corner case claims about itself, asserted by the generator on torch's own run so that a
+ * regenerated case cannot silently lose its corner. Counts are "at least" unless said otherwise;
+ * "overflows" and "underflows" are in the case's precision (exp overflows above 88.72 in float32,
+ * 709.78 in float64; exp(−d) is 0 beyond d = 103.97 in float32, 745.13 in float64).
+ */
+export const CaseExpectations = z.strictObject({
+  /** Exactly this many inputs of kinked modules (ReLU, LeakyReLU, …) sit on a kink, in both precisions. */
+  inputsAtKinks: z.number().int().nonnegative().optional(),
+  /** Inputs of kinked modules within 1e-6 of a kink but not on it, on each side (below, above). */
+  inputsNearKinks: z.tuple([atLeast, atLeast]).optional(),
+  /** Logits whose exp overflows: a log_softmax without the max shift returns inf or NaN there. */
+  logitsOverflowingExp: atLeast.optional(),
+  /** Rows whose first logit is so far below the row max that exp(max − first) overflows: a shift by the first logit fails. */
+  rowsFirstLogitFarBelowMax: atLeast.optional(),
+  /** Rows whose max is so far below the batch's largest logit that exp of the gap underflows: a shift by the batch max fails. */
+  rowsFarBelowBatchMax: atLeast.optional(),
+  /** Rows whose largest logit is attained by two or more classes. */
+  rowsWithTiedMax: atLeast.optional(),
+  /** Logits that are exactly 0 (an output ReLU clamps them). */
+  zeroLogits: atLeast.optional(),
+  /** Softmax values that underflow to exactly 0 (log of the softmax would be −inf there). */
+  softmaxUnderflows: atLeast.optional(),
+  /** Probability-target rows that are all zero, that sum to more than 1, that are one-hot. */
+  zeroTargetRows: atLeast.optional(),
+  targetRowsAboveOne: atLeast.optional(),
+  oneHotTargetRows: atLeast.optional(),
+  /** Class-index targets: classes no row has, and classes every row has. */
+  classesNeverTargeted: atLeast.optional(),
+  classesAlwaysTargeted: atLeast.optional(),
+  /** Subnormal numbers among x and the parameters, in the case's precision. */
+  subnormalInputs: atLeast.optional(),
+  /** Exact zeros in x. */
+  zerosInX: atLeast.optional(),
+});
+export type CaseExpectations = z.infer<typeof CaseExpectations>;
+
 /**
  * One case of scripts/cases.json: what the generator runs in PyTorch to write goldens/<name>.json.
  * This zod schema is the one definition: the TS side validates with it, and its JSON Schema
  * (scripts/cases.schema.json, written by `npm run goldens`) is what the Python generator
- * validates the same file with. Checks a JSON Schema cannot express (exactly one of `values` and
+ * validates the same file with. Checks a JSON Schema cannot express (`values` complete unless there is a
  * `seed`, targets that fit the loss) are written once on each side, next to the code that needs them.
  */
 export const CaseSpec = z.strictObject({
@@ -15,7 +54,11 @@ export const CaseSpec = z.strictObject({
   dtype: z.enum(['float32', 'float64']),
   model: ModelSpec,
   batch: z.number().int().min(1),
-  /** Explicit inputs: `x`, `target` and every parameter by state_dict name, as nested lists. */
+  /**
+   * Explicit inputs: `x`, `target` and every parameter by state_dict name, as nested lists. With a
+   * `seed`, only the named inputs, which replace the drawn ones after every other option applied
+   * (a seeded model with a hand-made target or an all-zero last layer); without one, all of them.
+   */
   values: z.record(z.string(), z.unknown()).optional(),
   /** Seeded random inputs: x ~ N(0, 1), parameters ~ U(±1/√fan_in) as torch.nn.Linear draws them. */
   seed: z.number().int().nonnegative().optional(),
@@ -33,8 +76,8 @@ export const CaseSpec = z.strictObject({
   scale: z.record(z.string(), z.number()).optional(),
   /** Rescale the last Linear so that the largest |logit| (in float64) is this. */
   logitMagnitude: z.number().positive().optional(),
-  /** The generator fails unless exactly this many inputs of kinked modules (ReLU, LeakyReLU, …) sit on a kink, in both precisions. */
-  expectInputsAtKinks: z.number().int().nonnegative().optional(),
+  /** The corners the case exists for: the generator fails unless torch's run shows each (see CaseExpectations). */
+  expect: CaseExpectations.optional(),
 });
 export type CaseSpec = z.infer<typeof CaseSpec>;
 

@@ -28,7 +28,7 @@ const largestBy = <T>(items: readonly T[], key: (t: T) => number): T | undefined
 export function fdRecords(caseName: string, report: FdReport, file?: string): ComparisonRecord[] {
   const actual = { source: 'fd', dtype: report.dtype };
   const expected = { source: 'ts', dtype: report.dtype };
-  const groups = new Map<string, { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number; verdict: string }[]>();
+  const groups = new Map<string, { index: readonly number[]; numeric: number; analytic: number; absDiff: number; bound: FdElementCheck['bound']; share: number; verdict: string; undecided?: true }[]>();
   for (const e of report.elements) groups.set(gradKey(e.tensor), [...(groups.get(gradKey(e.tensor)) ?? []), e]);
   // Directions are kept after a fallback too: a failed direction is evidence in its own right.
   if (report.directions.length > 0) {
@@ -54,6 +54,7 @@ export function fdRecords(caseName: string, report: FdReport, file?: string): Co
       worst: pick(largestBy(checks, (c) => c.share)),
       maxUlps,
       kinks: checks.filter((c) => c.verdict === 'kink').length,
+      ...(checks.some((c) => c.undecided) ? { undecided: checks.filter((c) => c.undecided).length } : {}),
       verdict: mismatched === 0 ? 'pass' : 'fail',
     };
   });

@@ -30,7 +30,7 @@ export function gradcheckText(caseName: string, outcome: GradcheckOutcome): stri
           e.tensor, e.index.join(','), num(e.analytic),
           e.oneSided ? `[${num(Math.min(e.oneSided.left, e.oneSided.right))}, ${num(Math.max(e.oneSided.left, e.oneSided.right))}]` : num(e.numeric),
           sci(e.absDiff), sci(e.bound.total), sci(e.bound.rounding), sci(e.bound.truncation), sci(e.bound.stepRepresentation), sci(e.bound.analytic),
-          percent(e.share), dominantPart(e), e.verdict === 'kink' ? 'kink: non-differentiable within the step' : e.verdict,
+          percent(e.share), dominantPart(e), e.undecided ? 'undecided: a piece narrower than the step' : e.verdict === 'kink' ? 'kink: non-differentiable within the step' : e.verdict,
         ]),
       ),
       '',
@@ -99,6 +99,8 @@ export function driftText(x: DriftExplanation): string {
     // The wide bound let it through, but the re-checks with less noise did not make it vanish.
     finding = `inside its ${x.dtype} bound ${sci(e.bound.total)} (${percent(e.share)} used), which is mostly ${x.dominant} and too wide to decide; ` +
       `but ${persisting.map((r) => r.label).join(' and ')} does not make the discrepancy vanish (see below): not noise. A bug.`;
+  } else if (e.undecided) {
+    finding = `the step crosses kinks on both sides: this point lies on a piece narrower than the step, whose slope the one-sided differences [${num(Math.min(e.oneSided?.left ?? 0, e.oneSided?.right ?? 0))}, ${num(Math.max(e.oneSided?.left ?? 0, e.oneSided?.right ?? 0))}] do not measure. Finite differences cannot decide this element; the goldens and onnxruntime can.`;
   } else if (e.verdict === 'kink') {
     finding = `the step crosses a ReLU kink; the analytic value lies within ${sci(e.bound.total)} of the one-sided slopes [${num(Math.min(e.oneSided?.left ?? 0, e.oneSided?.right ?? 0))}, ${num(Math.max(e.oneSided?.left ?? 0, e.oneSided?.right ?? 0))}]. Not a bug.`;
   } else {

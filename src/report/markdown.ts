@@ -145,7 +145,7 @@ function caseDetails(name: string, mine: readonly ComparisonRecord[]): string[] 
   const rows = mine.map((r) => {
     const abs = r.greatestAbs ? `${sci(r.greatestAbs.absDiff)} at (${r.greatestAbs.index.join(', ')}) (up to ${sci(r.greatestAbs.bound)})` : '–';
     const rel = r.greatestRel ? `${sci(r.greatestRel.relDiff)} at (${r.greatestRel.index.join(', ')})` : '–';
-    const kinks = r.kinks ? ` (${r.kinks} kink)` : '';
+    const kinks = r.kinks ? ` (${r.kinks} kink${r.undecided ? `, ${r.undecided} undecided` : ''})` : '';
     return `| ${sideLabel(r.actual)} ~ ${sideLabel(r.expected)} | ${escapeCell(r.tensor)} | ${r.mismatched} / ${r.numel}${kinks} | ${abs} | ${rel} | ${r.maxUlps} | ${percent(worstShare(r))} | ${r.verdict === 'pass' ? '✅' : '❌'} |`;
   });
   return [

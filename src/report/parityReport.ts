@@ -121,6 +121,7 @@ const RecordJson = z.strictObject({
   worst: ElementJson.nullable(),
   maxUlps: JsonNumber,
   kinks: z.number().int().optional(),
+  undecided: z.number().int().optional(),
   verdict: z.enum(['pass', 'fail']),
 });
 const SweepPointJson = z.strictObject({

@@ -2,9 +2,14 @@ import { worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
 import { percent, textTable } from './format.ts';
 import { matrixColumns } from './markdown.ts';
 
-/** `3.8%`, `FAIL 150%`, or `-` when the pair was not compared: a matrix cell in plain text. */
+/**
+ * `3.8%`, `FAIL 150%`, `-` when the pair was not compared, or `undecided` when finite
+ * differences could decide none of the elements (each on a piece narrower than the step): a
+ * matrix cell in plain text.
+ */
 function cell(records: readonly ComparisonRecord[]): string {
   if (records.length === 0) return '-';
+  if (records.every((r) => r.undecided !== undefined && r.undecided === r.numel)) return 'undecided';
   const worst = records.reduce((w, r) => Math.max(w, worstShare(r)), 0);
   return `${records.some((r) => r.verdict === 'fail') ? 'FAIL ' : ''}${percent(worst)}`;
 }

@@ -54,6 +54,8 @@ export interface ComparisonRecord {
   readonly maxUlps: number;
   /** Finite differences only: elements whose step crossed a ReLU kink (held to the one-sided interval). */
   readonly kinks?: number;
+  /** Finite differences only: of those, elements on a piece narrower than the step, which finite differences cannot decide. */
+  readonly undecided?: number;
   readonly verdict: 'pass' | 'fail';
 }
 
