@@ -22,6 +22,7 @@ export * from './ops/elementwiseLoss.ts';
 export * from './ops/elu.ts';
 export * from './ops/erf.ts';
 export * from './ops/float32Semantics.ts';
+export * from './model/float32Semantics.ts';
 export * from './ops/gelu.ts';
 export * from './ops/hardtanh.ts';
 export * from './ops/l1Loss.ts';

@@ -10,12 +10,18 @@ export interface Mutant {
   readonly edits: readonly { readonly find: string; readonly replace: string }[];
   /** Code the edits call, appended to the mutated file. */
   readonly helper?: string;
+  /**
+   * The corner case that closes this bug class (one the ordinary cases pass bit for bit or
+   * within their bounds): `npm run mutants` fails unless this case is among those that catch it.
+   */
+  readonly closedBy?: string;
 }
 
 const LINEAR = 'src/ops/linear.ts';
 const RELU = 'src/ops/relu.ts';
 const CE = 'src/ops/crossEntropy.ts';
 const SEQUENTIAL = 'src/model/sequential.ts';
+const LOG_SOFTMAX = 'src/ops/logSoftmax.ts';
 const op = (name: string) => `src/ops/${name}.ts`;
 
 export const MUTANTS: readonly Mutant[] = [
@@ -277,5 +283,122 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     description: 'BCEWithLogitsLoss backward ignores pos_weight: σ(x) − t',
     file: op('bceWithLogits'),
     edits: [{ find: 'a.mul(a.c(spec.posWeight[c]!), t)', replace: 't' }],
+  },
+  // --- corners: bugs that change results badly on inputs PyTorch handles, yet pass ordinary cases ---
+  {
+    id: 'log-softmax-no-max-shift',
+    description: 'log_softmax without the max shift: exp(θ) overflows beyond 88.7 (float32)',
+    file: LOG_SOFTMAX,
+    edits: [{ find: '    for (const v of row) if (v > m || Number.isNaN(v)) m = v;', replace: '    m = 0;' }],
+    closedBy: 'softmax-exp-range',
+  },
+  {
+    id: 'log-softmax-shift-by-first-logit',
+    description: 'log_softmax shifts by the row\'s first logit instead of its max',
+    file: LOG_SOFTMAX,
+    edits: [{ find: '    for (const v of row) if (v > m || Number.isNaN(v)) m = v;', replace: '    m = row[0]!;' }],
+    closedBy: 'softmax-exp-range',
+  },
+  {
+    id: 'log-softmax-shift-by-batch-max',
+    description: 'log_softmax shifts every row by the largest logit of the batch',
+    file: LOG_SOFTMAX,
+    edits: [{ find: '    for (const v of row) if (v > m || Number.isNaN(v)) m = v;', replace: '    for (const v of logits.data) if (v > m || Number.isNaN(v)) m = v;' }],
+    closedBy: 'softmax-exp-range',
+  },
+  {
+    id: 'log-softmax-sum-skips-tied-maxima',
+    description: 'log Σ exp as log(1 + Σ over the other classes), leaving out every class tied with the max',
+    file: LOG_SOFTMAX,
+    edits: [
+      { find: '    let s = 0;', replace: '    let s = 1;' },
+      { find: '      s = round(s + shiftedExp[c]!);', replace: '      if (row[c] !== m) s = round(s + shiftedExp[c]!);' },
+    ],
+    closedBy: 'softmax-tied-max',
+  },
+  {
+    id: 'log-softmax-sum-first-64-classes',
+    description: 'Σ exp over a fixed 64-lane reduction: classes past the 64th are left out',
+    file: LOG_SOFTMAX,
+    edits: [{ find: '    for (let c = 0; c < classes; c++) {\n      shiftedExp[c]', replace: '    for (let c = 0; c < Math.min(classes, 64); c++) {\n      shiftedExp[c]' }],
+    closedBy: 'many-classes',
+  },
+  {
+    id: 'ce-log-of-softmax',
+    description: 'cross-entropy takes log(softmax) instead of log_softmax: 0·log 0 = NaN where the softmax underflows',
+    file: CE,
+    edits: [{ find: '  const ls = rows.logSoftmax.data;', replace: '  const ls = rows.softmax.data.map(Math.log);' }],
+    closedBy: 'ce-prob-edge-rows',
+  },
+  {
+    id: 'ce-prob-mean-skips-zero-rows',
+    description: 'probability targets, mean: divides by the rows with some target mass instead of B',
+    file: CE,
+    edits: [{ find: "  if (target.kind !== 'class_indices') divisor = batch;", replace: "  if (target.kind !== 'class_indices') divisor = Array.from({ length: batch }, (_, b) => b).filter((b) => rowWeights(spec, target, b, classes, dtype).some((q) => q !== 0)).length;" }],
+    closedBy: 'ce-prob-edge-rows',
+  },
+  {
+    id: 'ce-weighted-mean-distinct-classes',
+    description: 'weighted mean divides by the weights of the distinct target classes, not of every row',
+    file: CE,
+    edits: [
+      { find: '  let divisor = 0;', replace: '  let divisor = 0;\n  const seen = new Set<number>();' },
+      { find: '      divisor = round(divisor + weight(y));', replace: '      if (!seen.has(y)) divisor = round(divisor + weight(y));\n      seen.add(y);' },
+    ],
+    closedBy: 'ce-one-class-every-row',
+  },
+  {
+    id: 'relu-epsilon-threshold',
+    description: 'ReLU keeps only z > 1e-6 (an epsilon guard), forward and backward',
+    file: RELU,
+    edits: [
+      { find: '(v <= 0 ? 0 : v)', replace: '(v <= 1e-6 ? 0 : v)' },
+      { find: '(z.data[i]! <= 0 ? 0 : g)', replace: '(z.data[i]! <= 1e-6 ? 0 : g)' },
+    ],
+    closedBy: 'near-kink-subnormal',
+  },
+  {
+    id: 'relu-mask-from-first-row',
+    description: 'ReLU backward takes every row\'s mask from the first row',
+    file: RELU,
+    edits: [{ find: '(z.data[i]! <= 0 ? 0 : g)', replace: '(z.data[i % (z.shape[1] ?? 1)]! <= 0 ? 0 : g)' }],
+    closedBy: 'relu-zero-some-rows',
+  },
+  // --- float32 semantics: more accurate than float32, which no bound sees ---
+  {
+    id: 'log-softmax-sum-in-float64',
+    description: 'float32 log_softmax accumulates Σ exp in float64',
+    file: LOG_SOFTMAX,
+    edits: [{ find: '      s = round(s + shiftedExp[c]!);', replace: '      s = s + shiftedExp[c]!;' }],
+  },
+  {
+    id: 'log-softmax-backward-exp-unrounded',
+    description: 'float32 log_softmax backward multiplies an unrounded exp(y) by Σg',
+    file: LOG_SOFTMAX,
+    edits: [{ find: 'round(round(Math.exp(out.data[i]!)) * sum)', replace: 'round(Math.exp(out.data[i]!) * sum)' }],
+  },
+  {
+    id: 'ce-backward-mass-in-float64',
+    description: 'float32 cross-entropy backward sums the target mass Σq in float64',
+    file: CE,
+    edits: [{ find: '    for (const v of q) mass = round(mass + v);', replace: '    for (const v of q) mass = mass + v;' }],
+  },
+  {
+    id: 'batch-reduction-in-float64',
+    description: 'float32 losses sum over the batch in float64',
+    file: 'src/ops/reduction.ts',
+    edits: [{ find: '  for (const v of values.data) total = round(total + v);', replace: '  for (const v of values.data) total = total + v;' }],
+  },
+  {
+    id: 'elementwise-formulas-in-float64',
+    description: 'float32 activations computed in float64 and rounded once when stored',
+    file: op('elementwise'),
+    edits: [{ find: '    forward(spec, input, _params, dtype) {\n      const a = valueArith(dtype);', replace: "    forward(spec, input, _params, dtype) {\n      const a = valueArith(dtype === 'float32' ? 'float64' : dtype);" }],
+  },
+  {
+    id: 'float32-run-keeps-float64-x',
+    description: 'a float32 run of a float64 case uses x unrounded',
+    file: SEQUENTIAL,
+    edits: [{ find: 'return { x: cast(inputs.x, dtype), target, params', replace: 'return { x: inputs.x, target, params' }],
   },
 ];

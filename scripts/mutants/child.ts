@@ -7,7 +7,7 @@ import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
 import { OnnxKernelMissing, onnxOracleFor } from '../../src/onnx/oracle.ts';
-import { float32SemanticsViolations } from '../../src/ops/float32Semantics.ts';
+import { float32SemanticsViolations } from '../../src/model/float32Semantics.ts';
 import { comparePair, referenceRuns, type ReferenceRuns } from '../../src/parity/compare.ts';
 import { mainJobPairs } from '../../src/parity/pairs.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
@@ -31,7 +31,9 @@ function note(oracle: Oracle, caseName: string, failed: boolean, share: number):
 }
 
 function fromRecords(oracle: Oracle, caseName: string, records: readonly ComparisonRecord[]): void {
-  note(oracle, caseName, records.some((r) => r.verdict === 'fail'), records.reduce((w, r) => Math.max(w, worstShare(r)), 0));
+  // A failed comparison with NaN or ±Inf in it has no finite share: it counts as infinitely far out.
+  const share = (r: ComparisonRecord) => (r.verdict === 'fail' && r.nonFinite > 0 ? Infinity : worstShare(r));
+  note(oracle, caseName, records.some((r) => r.verdict === 'fail'), records.reduce((w, r) => Math.max(w, share(r)), 0));
 }
 
 async function attempt(oracle: Oracle, caseName: string, run: () => Promise<void> | void): Promise<void> {

@@ -48,6 +48,7 @@ export function elementwise<S extends { readonly op: string }>(def: ElementwiseD
     describe: (spec) => def.describe(spec),
     outFeatures: (_spec, inFeatures) => inFeatures,
     parameters: () => [],
+    formula: { forward: def.forward, backward: def.backward },
     forward(spec, input, _params, dtype) {
       const a = valueArith(dtype);
       return map(input, (x) => def.forward(a, x, spec));

@@ -44,6 +44,7 @@ export function elementwiseLoss<S extends { readonly op: string; readonly reduct
     schema: def.schema,
     torch: def.torch,
     describe: (spec) => def.describe(spec),
+    formula: { forward: def.forward, backward: def.backward },
     targetLayout: (_spec, batch, classes) => ({ kind: def.targetKind, dtype: 'float', shape: [batch, classes] }),
     lossShape: (spec, batch, classes) => reducedShape(spec.reduction, [batch, classes]),
     ...(def.checkSpec === undefined ? {} : { checkSpec: (spec: S, classes: number) => def.checkSpec!(spec, classes) }),

@@ -3,6 +3,7 @@ import type { DType } from '../tensor/dtype.ts';
 import type { NamedTensors, Tensor } from '../tensor/tensor.ts';
 import type { ErrorBound } from '../tolerance/errorBound.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
+import type { Arith } from './scalar.ts';
 
 // Note [Op records]
 // Everything gradparity knows about an op lives in one record, in one file: its spec fields (a
@@ -78,6 +79,23 @@ export interface ModuleOp<S extends { readonly op: string }> {
    * kink from a slope. Absent for smooth ops.
    */
   branches?(spec: S, input: Tensor): string;
+  /**
+   * An elementwise op's formulas over Arith (Note [Elementwise ops as formulas]), which its
+   * forward and backward run: the float32-semantics check re-runs them to count their roundings.
+   */
+  readonly formula?: ModuleFormula<S>;
+}
+
+/** y = f(x) and ∂L/∂x from x, y and g = ∂L/∂y, as formulas over Arith. */
+export interface ModuleFormula<S> {
+  forward<T>(a: Arith<T>, x: T, spec: S): T;
+  backward<T>(a: Arith<T>, x: T, y: T, g: T, spec: S): T;
+}
+
+/** ℓ = f(x, y) for the logit x of class c and its target y, and ∂(objective)/∂x, as formulas over Arith. */
+export interface LossFormula<S> {
+  forward<T>(a: Arith<T>, x: T, y: T, spec: S, c: number): T;
+  backward<T>(a: Arith<T>, x: T, y: T, g: T, mean: number | null, spec: S, c: number): T;
 }
 
 /**
@@ -158,6 +176,8 @@ export interface LossOp<S extends { readonly op: string }, Saved> {
   /** ∂(objective)/∂logits: the loss's own gradient when it is a scalar, else driven by `lossGrad`. */
   backward(spec: S, logits: Tensor, target: Target, saved: Saved, lossGrad: Tensor | null, dtype: DType): Tensor;
   bound(ctx: LossBoundContext<S, Saved>): { loss: ErrorBound; dLogits: ErrorBound };
+  /** An elementwise loss's formulas (see ModuleOp.formula). */
+  readonly formula?: LossFormula<S>;
   /** For a loss with kinks (L1 where x = y): a fingerprint of the smooth piece each logit is on, as ModuleOp.branches. */
   branches?(spec: S, logits: Tensor, target: Target): string;
 }

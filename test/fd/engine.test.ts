@@ -87,3 +87,35 @@ describe('a problem with nothing to perturb', () => {
     expect(() => finiteDifferenceCheck(empty)).toThrow('nothing to check');
   });
 });
+
+describe('a point on a piece narrower than the step', () => {
+  // f(x) = relu(x + d) − relu(x − d), d = 1e-30: slope 1 on (−d, d), 0 outside. At x = 0 every
+  // usable step crosses both kinks, so the one-sided differences (≈ 0) say nothing of the slope 1
+  // there: the element is undecided, not failed, and not passed as a bracketed kink either.
+  const problemAt = (slope: number, d = 1e-30, at = 0): FdProblem => ({
+    dtype: 'float64',
+    point: { x: tensor('float64', [1], [at]) },
+    objective: (p) => {
+      const x = p.x!.data[0]!;
+      return { value: Math.max(x + d, 0) - Math.max(x - d, 0), branches: `${x + d > 0}${x - d > 0}` };
+    },
+    lossError: 2 ** -53,
+    analytic: { x: tensor('float64', [1], [slope]) },
+    analyticError: { x: new Float64Array(1) },
+  });
+
+  it.each(['full', 'directional'] as const)('is reported as undecided in %s mode', (mode) => {
+    const report = finiteDifferenceCheck(problemAt(1), { mode, directions: 1 });
+    const [check] = mode === 'full' ? report.elements : report.directions;
+    expect(check).toMatchObject({ verdict: 'kink', undecided: true });
+    expect(report.verdict).not.toBe('fail');
+  });
+
+  it('still holds a one-sided kink to its bracket', () => {
+    // With d = 1, at x = 1 only the upper kink is within the step: the slope there (PyTorch's
+    // choice at a kink is either side's) must lie between 0 and 1, so 2 fails.
+    const [check] = finiteDifferenceCheck(problemAt(2, 1, 1), { mode: 'full' }).elements;
+    expect(check!.undecided).toBeUndefined();
+    expect(check!.verdict).toBe('fail');
+  });
+});
