@@ -11,8 +11,8 @@ export interface Mutant {
   /** Code the edits call, appended to the mutated file. */
   readonly helper?: string;
   /**
-   * The corner case that closes this bug class (one the ordinary cases pass bit for bit or
-   * within their bounds): `npm run mutants` fails unless this case is among those that catch it.
+   * The corner case made for this bug class (most of them pass every ordinary case bit for bit
+   * or within its bounds): `npm run mutants` fails unless this case is among those that catch it.
    */
   readonly closedBy?: string;
 }
@@ -339,13 +339,12 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
   },
   {
     id: 'ce-weighted-mean-distinct-classes',
-    description: 'weighted mean divides by the weights of the distinct target classes, not of every row',
+    description: 'mean divides by the total weight of the distinct target classes, not of every row',
     file: CE,
     edits: [
       { find: '  let divisor = 0;', replace: '  let divisor = 0;\n  const seen = new Set<number>();' },
       { find: '      divisor = round(divisor + weight(y));', replace: '      if (!seen.has(y)) divisor = round(divisor + weight(y));\n      seen.add(y);' },
     ],
-    closedBy: 'ce-one-class-every-row',
   },
   {
     id: 'relu-epsilon-threshold',
@@ -362,7 +361,20 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     description: 'ReLU backward takes every row\'s mask from the first row',
     file: RELU,
     edits: [{ find: '(z.data[i]! <= 0 ? 0 : g)', replace: '(z.data[i % (z.shape[1] ?? 1)]! <= 0 ? 0 : g)' }],
-    closedBy: 'relu-zero-some-rows',
+  },
+  {
+    id: 'hardtanh-gradient-at-bounds-inclusive',
+    description: 'Hardtanh/ReLU6 backward passes the gradient at min and max themselves (min ≤ x ≤ max)',
+    file: op('hardtanh'),
+    edits: [{ find: '() => g, true), true);', replace: '() => g));' }],
+    closedBy: 'hardtanh-at-bounds',
+  },
+  {
+    id: 'elu-slope-1-at-0',
+    description: 'ELU backward takes the x ≥ 0 branch at exactly 0 (slope 1 instead of α)',
+    file: op('elu'),
+    edits: [{ find: "() => a.mul(a.mul(g, a.c(spec.alpha)), a.fn('exp', x)))", replace: "() => a.mul(a.mul(g, a.c(spec.alpha)), a.fn('exp', x)), true)" }],
+    closedBy: 'elu-at-zero-f64',
   },
   // --- float32 semantics: more accurate than float32, which no bound sees ---
   {
