@@ -11,7 +11,7 @@ import { thresholds, type Threshold } from './mutants/sensitivity.ts';
 import { loadGolden } from '../src/golden/load.ts';
 import { listGoldenFiles } from '../src/golden/files.ts';
 import { sci } from '../src/report/format.ts';
-import { toJson } from '../src/report/parityReport.ts';
+import { fromJson, toJson } from '../src/report/parityReport.ts';
 
 const ROOT = process.cwd();
 const PARALLEL = 2;
@@ -53,7 +53,7 @@ function runOracles(mutant: Mutant | null): Promise<Record<Oracle, OracleResult>
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('close', (code) => {
       children.delete(child);
-      if (code === 0) resolve(JSON.parse(out) as Record<Oracle, OracleResult>);
+      if (code === 0) resolve(fromJson<Record<Oracle, OracleResult>>(out));
       else reject(new Error(`${mutant?.id ?? 'baseline'}: the oracle run exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`));
     });
   }).finally(() => {

@@ -11,6 +11,7 @@ import { float32SemanticsViolations } from '../../src/model/float32Semantics.ts'
 import { comparePair, referenceRuns, type ReferenceRuns } from '../../src/parity/compare.ts';
 import { mainJobPairs } from '../../src/parity/pairs.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
+import { toJson } from '../../src/report/parityReport.ts';
 import { worstShare, type ComparisonRecord } from '../../src/tolerance/compare.ts';
 import { ORACLES, oracleOf, type OracleResult, type Oracle } from './oracles.ts';
 
@@ -77,4 +78,5 @@ await attempt('semantics', '(kernels)', () => {
   results.semantics.errors.push(...violations);
   note('semantics', '(kernels)', violations.length > 0, 0);
 });
-process.stdout.write(`${JSON.stringify(results)}\n`);
+// toJson keeps an Infinity share (a crash, a NaN) as a string; mutants.ts reads it back with fromJson.
+process.stdout.write(`${toJson(results)}\n`);
