@@ -1,0 +1,52 @@
+import type { GoldenCase } from '../golden/load.ts';
+import { floatTarget } from '../ops/types.ts';
+import type { TensorKey } from '../results/keys.ts';
+import type { DType } from '../tensor/dtype.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { inputDifference, type Sides } from '../tolerance/roundoff.ts';
+import { loadOnnxGraph } from './onnxFile.ts';
+import { propagate } from './propagate.ts';
+import { exactValue, graphValue, type GValue } from './values.ts';
+
+/**
+ * A stored input as the graph reads it: its values as the sides hold them (rounded to float32
+ * when both sides compute in float32, so that magnitudes and branches are those they see), and
+ * how far apart the two sides hold them.
+ */
+function floatInput(t: Tensor, sides: Sides): GValue {
+  const held = sides.every((s) => s === 'float32') ? Float64Array.from(t.data, Math.fround) : Float64Array.from(t.data);
+  return graphValue('float', t.shape, held, inputDifference(t, sides));
+}
+
+// A golden's bounds for given sides never change: computed once per golden object and sides.
+const cache = new WeakMap<GoldenCase, Map<string, ReadonlyMap<TensorKey, GValue>>>();
+
+/**
+ * The graph-derived values and bounds of every result of a golden's ONNX training graph, for a
+ * comparison between `sides`, by result key. Computed once per golden and sides; the values are
+ * shared, not copied.
+ */
+export function graphBounds(golden: GoldenCase, sides: Sides): ReadonlyMap<TensorKey, GValue> {
+  const mine = cache.get(golden) ?? new Map<string, ReadonlyMap<TensorKey, GValue>>();
+  cache.set(golden, mine);
+  const key = sides.join(':');
+  const known = mine.get(key);
+  if (known !== undefined) return known;
+  const computed = computeGraphBounds(golden, sides);
+  mine.set(key, computed);
+  return computed;
+}
+
+function computeGraphBounds(golden: GoldenCase, sides: Sides): Map<TensorKey, GValue> {
+  const graph = loadOnnxGraph(golden.onnx.path);
+  const { x, target, params, lossGrad } = golden.inputs;
+  const float = floatTarget(target);
+  const given = new Map<string, GValue>([
+    ['x', floatInput(x, sides)],
+    ['target', float === null ? exactValue('int', [target.kind === 'class_indices' ? target.indices.length : 0], Float64Array.from(target.kind === 'class_indices' ? target.indices : [])) : floatInput(float, sides)],
+    ...(lossGrad === undefined ? [] : [['lossGrad', floatInput(lossGrad, sides)] as const]),
+    ...Object.entries(params).map(([name, t]) => [name, floatInput(t, sides)] as const),
+  ]);
+  const env = propagate(graph, given, sides, golden.onnx.dtype as DType);
+  return new Map(graph.outputs.map((name) => [name as TensorKey, env.get(name)!]));
+}
