@@ -28,6 +28,8 @@ export function mutatedCopy(root: string, mutant: Mutant | null): string {
   try {
     cpSync(join(root, 'src'), join(dir, 'src'), { recursive: true });
     cpSync(join(root, 'scripts', 'mutants'), join(dir, 'scripts', 'mutants'), { recursive: true });
+    // The example models' TS implementations, which mutants may target too (their goldens are read from root).
+    cpSync(join(root, 'examples', 'models'), join(dir, 'examples', 'models'), { recursive: true, filter: (path) => !path.includes(`${join('examples', 'models', 'goldens')}`) });
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     symlinkSync(resolve(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     if (mutant !== null) {

@@ -413,4 +413,12 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     file: SEQUENTIAL,
     edits: [{ find: 'return { x: cast(inputs.x, dtype), target, params', replace: 'return { x: inputs.x, target, params' }],
   },
+  // --- the example models' TS implementations (examples/models/) ---
+  {
+    id: 'layernorm-backward-drops-projection',
+    description: 'LayerNorm backward forgets the −x̂·mean(g·x̂) term of its input gradient',
+    file: 'examples/models/residualLayerNormGelu.ts',
+    edits: [{ find: 'const inner = r(r(g - meanG) - r(xhat[at(row, k)]! * meanGX));', replace: 'const inner = r(g - meanG);' }],
+    closedBy: 'residual-layernorm-gelu',
+  },
 ];

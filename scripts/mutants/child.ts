@@ -2,6 +2,9 @@
 // and prints one JSON object: which oracles the model fails, and by how much.
 // Usage: node --import tsx <copy>/scripts/mutants/child.ts <repository root>
 import { join } from 'node:path';
+import { EXAMPLE_MODELS } from '../../examples/models/index.ts';
+import { loadModuleGolden } from '../../src/golden/moduleGolden.ts';
+import { compareWithModuleGolden } from '../../src/parity/moduleParity.ts';
 import { finiteDifferenceCheck } from '../../src/fd/engine.ts';
 import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { loadGolden } from '../../src/golden/load.ts';
@@ -71,6 +74,14 @@ for (const file of listGoldenFiles(join(root, 'goldens'))) {
       }
       fromRecords(oracle, golden.name, comparePair(golden, ts, pair, ts[dtype].results, other));
     });
+  }
+}
+// The example models: each hand-written TS implementation against its captured golden, held to
+// the bound of the model's own graph (a comparison against torch).
+for (const model of EXAMPLE_MODELS) {
+  const golden = loadModuleGolden(join(root, 'examples', 'models', 'goldens', `${model.name}.json`));
+  for (const dtype of ['float32', 'float64'] as const) {
+    await attempt('torch', model.name, () => fromRecords('torch', model.name, compareWithModuleGolden(golden, dtype, model.run(golden.inputs, golden.params, dtype))));
   }
 }
 await attempt('semantics', '(kernels)', () => {

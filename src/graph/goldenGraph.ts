@@ -13,7 +13,7 @@ import { exactValue, graphValue, type GValue } from './values.ts';
  * when both sides compute in float32, so that magnitudes and branches are those they see), and
  * how far apart the two sides hold them.
  */
-function floatInput(t: Tensor, sides: Sides): GValue {
+export function floatInput(t: Tensor, sides: Sides): GValue {
   const held = sides.every((s) => s === 'float32') ? Float64Array.from(t.data, Math.fround) : Float64Array.from(t.data);
   return graphValue('float', t.shape, held, inputDifference(t, sides));
 }
@@ -38,7 +38,6 @@ export function graphBounds(golden: GoldenCase, sides: Sides): ReadonlyMap<Tenso
 }
 
 function computeGraphBounds(golden: GoldenCase, sides: Sides): Map<TensorKey, GValue> {
-  const graph = loadOnnxGraph(golden.onnx.path);
   const { x, target, params, lossGrad } = golden.inputs;
   const float = floatTarget(target);
   const given = new Map<string, GValue>([
@@ -47,6 +46,12 @@ function computeGraphBounds(golden: GoldenCase, sides: Sides): Map<TensorKey, GV
     ...(lossGrad === undefined ? [] : [['lossGrad', floatInput(lossGrad, sides)] as const]),
     ...Object.entries(params).map(([name, t]) => [name, floatInput(t, sides)] as const),
   ]);
-  const env = propagate(graph, given, sides, golden.onnx.dtype as DType);
-  return new Map(graph.outputs.map((name) => [name as TensorKey, env.get(name)!]));
+  return boundsOfGraph(golden.onnx.path, given, sides, golden.onnx.dtype as DType) as Map<TensorKey, GValue>;
+}
+
+/** The values and bounds of a graph file's outputs, by output name, from its inputs' values and differences. */
+export function boundsOfGraph(path: string, given: ReadonlyMap<string, GValue>, sides: Sides, dtype: DType): Map<string, GValue> {
+  const graph = loadOnnxGraph(path);
+  const env = propagate(graph, given, sides, dtype);
+  return new Map(graph.outputs.map((name) => [name, env.get(name)!]));
 }

@@ -1,0 +1,233 @@
+"""Exports a joint forward-and-backward graph, as PyTorch autograd computes it, to ONNX.
+
+Shared by the case generator (scripts/generate_goldens.py) and the capture of your own models
+(python/capture.py). It does not decide what a graph computes; it only makes torch 1.13's
+make_fx + torch.onnx.export able to write what autograd did: decompositions of the backward ops
+torch.onnx has no symbolic for, and a rewrite of the traced graph where an aten op has an
+exportable equivalent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import torch
+from torch._decomp import get_decompositions
+from torch.fx.experimental.proxy_tensor import make_fx
+
+ONNX_OPSET = 17
+
+
+class ExportError(Exception):
+    """An export that failed; the message names the op and says what to do."""
+
+
+# Note [Exporting autograd to ONNX]
+# torch.onnx.export cannot trace torch.autograd.grad directly ("Cannot insert a Tensor that
+# requires grad as a constant"). make_fx can: it records the aten ops autograd runs for the
+# backward, and the decompositions below rewrite the backward ops that have no ONNX symbolic in
+# torch 1.13 into plain aten ops. The result is the joint forward + backward graph autograd
+# computes, exported as standard ONNX ops (Gemm, Where, ReduceSum, ScatterElements, ...).
+# Note [NLL with any ignore_index]
+# torch 1.13's decompositions of nll_loss_forward and nll_loss_backward gather and scatter at the
+# target itself and only mask afterwards, and only for ignore_index ≥ 0: with PyTorch's default
+# −100 as the target of an ignored row they index out of bounds. These two compute the same
+# values as torch's kernels (−w_y·x_{b,y}; the gradient −w_y·g, ÷ the total weight for `mean`)
+# for [B, C] inputs, reading an ignored row at class 0 and masking it out.
+
+
+def nll_loss_forward(self, target, weight, reduction, ignore_index):
+    keep = target != ignore_index
+    safe = torch.where(keep, target, torch.zeros_like(target)).unsqueeze(1)
+    picked = torch.gather(self, 1, safe).squeeze(1)
+    zero = torch.zeros_like(picked)
+    if weight is None:
+        w = torch.where(keep, torch.ones_like(picked), zero)
+        rows = torch.where(keep, -picked, zero)
+    else:
+        w = torch.where(keep, torch.gather(weight.unsqueeze(0).expand(self.shape), 1, safe).squeeze(1), zero)
+        rows = -(picked * w)
+    total_weight = w.sum()
+    if reduction == 0:  # none
+        return rows, total_weight
+    return (rows.sum() if reduction == 2 else rows.sum() / total_weight), total_weight
+
+
+def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
+    keep = target != ignore_index
+    safe = torch.where(keep, target, torch.zeros_like(target)).unsqueeze(1)
+    g = grad_output / total_weight if reduction == 1 else grad_output  # 1: mean
+    g = g.expand(target.shape)
+    if weight is not None:
+        g = g * torch.gather(weight.unsqueeze(0).expand(self.shape), 1, safe).squeeze(1)
+    coefficient = torch.where(keep, -g, torch.zeros_like(g))
+    return torch.zeros_like(self).scatter(1, safe, coefficient.unsqueeze(1))
+
+
+
+
+
+
+# Note [Decompositions of our own]
+# torch 1.13 decomposes var_mean through prims ops, and native_layer_norm_backward's decomposition
+# leaves a prims::convert_element_type behind; torch.onnx has a symbolic for neither. These write
+# them as aten ops it can export: var_mean as a mean, the squared deviations and their sum over
+# n − correction; convert_element_type as aten::_to_copy, which rewrite_for_export turns into a
+# Cast.
+
+
+def var_mean_correction(x, dim=None, correction=None, keepdim=False):
+    dims = list(range(x.dim())) if dim is None else [d % x.dim() for d in dim]
+    n = math.prod(x.shape[d] for d in dims)
+    mean = x.mean(dims, keepdim=True)
+    deviation = x - mean
+    var = (deviation * deviation).sum(dims, keepdim=keepdim) / (n - (1 if correction is None else correction))
+    return var, (mean if keepdim else mean.reshape([s for k, s in enumerate(x.shape) if k not in dims]))
+
+
+def convert_element_type(x, dtype):
+    return torch.ops.aten._to_copy.default(x, dtype=dtype)
+
+
+OWN_DECOMPOSITIONS = {
+    torch.ops.aten.nll_loss_forward.default: nll_loss_forward,
+    torch.ops.aten.nll_loss_backward.default: nll_loss_backward,
+    torch.ops.aten.var_mean.correction: var_mean_correction,
+    torch.ops.prims.convert_element_type.default: convert_element_type,
+}
+# Ours stand in for torch's where 1.13's are wrong for our cases (NLL); the rest are added.
+ADDED_DECOMPOSITIONS = (torch.ops.aten.var_mean.correction, torch.ops.prims.convert_element_type.default)
+
+
+def decomposition_table(names) -> dict:
+    """torch's decompositions of the named aten ops, with ours where 1.13's are wrong or missing."""
+    table = get_decompositions([getattr(torch.ops.aten, name) for name in dict.fromkeys(names)])
+    table.update({op: fn for op, fn in OWN_DECOMPOSITIONS.items() if op in table or op in ADDED_DECOMPOSITIONS})
+    return table
+
+
+def is_masked_fill(node: torch.fx.Node) -> bool:
+    """index_put(self, [boolean mask], one value) on a tensor nothing else reads: a masked fill."""
+    self_, indices, value = node.args[:3]
+    if len(indices) != 1 or not isinstance(indices[0], torch.fx.Node) or len(self_.users) != 1:
+        return False
+    mask, filler = indices[0].meta.get("tensor_meta"), value.meta.get("tensor_meta") if isinstance(value, torch.fx.Node) else None
+    return mask is not None and mask.dtype == torch.bool and (filler is None or filler.shape == torch.Size([]))
+
+
+def rewrite_for_export(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Rewrites the traced graph where torch.onnx 1.13 has no symbolic for an aten op but an
+    equivalent op exports:
+    - aten::lift_fresh_copy (probability targets with `mean` divide by a lifted constant, the
+      batch size; make_fx ignores decompositions for it): a no-op on a constant, replaced by its input;
+    - aten::bitwise_or on the boolean masks of hardtanh_backward's decomposition: logical_or,
+      which is the same on booleans and exports as Or;
+    - aten::sigmoid as 1/(1 + exp(−x)), torch's own CPU formula: onnxruntime's float32 Sigmoid
+      kernel approximates, and returns exactly 0 for inputs below about −17 where the value is
+      3e-8, an error no relative model covers;
+    - aten::_to_copy with only a dtype (a cast autograd inserts in label smoothing's backward,
+      to the dtype the tensor already has): aten::to, which exports as Cast;
+    - aten::index_put(_) that fills a boolean mask with one value (label smoothing's masked_fill_
+      and its backward) on a tensor nothing else reads: aten::where(mask, value, self), the same
+      values without a mutation for torch.onnx to remove;
+    - aten::zeros_like without a dtype gets the one it has, which torch.onnx 1.13 otherwise
+      loses in a float64 graph;
+    - aten::sgn (L1Loss's backward), which torch.onnx 1.13 cannot export: aten::sign, the same
+      on real tensors (0 at 0), which exports as Sign;
+    - aten::softplus, whose torch.onnx symbolic drops `threshold` (it exports Softplus(x·β)/β
+      everywhere): the switch to the identity is put back as Where(x·β > threshold, x, …), as
+      torch's kernel computes it."""
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function":
+            continue
+        if node.target == torch.ops.aten.lift_fresh_copy.default:
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten.bitwise_or.Tensor:
+            # Only booleans: on integers bitwise and logical or differ.
+            dtypes = {arg.meta["tensor_meta"].dtype for arg in node.args if isinstance(arg, torch.fx.Node) and "tensor_meta" in arg.meta}
+            if dtypes != {torch.bool}:
+                raise ExportError(f"rewrite_for_export: aten::bitwise_or on {sorted(map(str, dtypes)) or 'operands of unknown dtype'}, not booleans; it cannot become logical_or")
+            node.target = torch.ops.aten.logical_or.default
+        elif node.target == torch.ops.aten.sigmoid.default:
+            with gm.graph.inserting_before(node):
+                neg = gm.graph.call_function(torch.ops.aten.neg.default, (node.args[0],))
+                exp = gm.graph.call_function(torch.ops.aten.exp.default, (neg,))
+                denominator = gm.graph.call_function(torch.ops.aten.add.Tensor, (exp, 1))
+                formula = gm.graph.call_function(torch.ops.aten.reciprocal.default, (denominator,))
+            node.replace_all_uses_with(formula)
+            gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten._to_copy.default and set(node.kwargs) == {"dtype"}:
+            with gm.graph.inserting_before(node):
+                cast = gm.graph.call_function(torch.ops.aten.to.dtype, (node.args[0], node.kwargs["dtype"]))
+            node.replace_all_uses_with(cast)
+            gm.graph.erase_node(node)
+        elif node.target in (torch.ops.aten.index_put_.default, torch.ops.aten.index_put.default) and is_masked_fill(node):
+            # Label smoothing's masked_fill_ and its backward's: self[mask] = scalar. As
+            # where(mask, scalar, self) it computes the same without a mutation for torch.onnx to
+            # remove (it warns that doing so changes the graph's semantics).
+            self_, (mask,), value = node.args
+            with gm.graph.inserting_before(node):
+                filled = gm.graph.call_function(torch.ops.aten.where.self, (mask, value, self_))
+            node.replace_all_uses_with(filled)
+            gm.graph.erase_node(node)
+        elif node.target == torch.ops.aten.zeros_like.default and "dtype" not in node.kwargs and "tensor_meta" in node.meta:
+            # Without an explicit dtype, torch.onnx 1.13 writes the zeros_like in the backward of
+            # label smoothing's masked_select as a float32 constant even in a float64 graph, and
+            # onnxruntime then refuses the graph (a ScatterND mixing float and double): say it.
+            node.kwargs = {**node.kwargs, "dtype": node.meta["tensor_meta"].dtype}
+        elif node.target == torch.ops.aten.sgn.default:
+            node.target = torch.ops.aten.sign.default
+        elif node.target == torch.ops.aten.softplus.default:
+            x, beta, threshold = (*node.args, *[1, 20][len(node.args) - 1:])[:3]
+            with gm.graph.inserting_before(node):
+                scaled = gm.graph.call_function(torch.ops.aten.mul.Tensor, (x, beta))
+                # β = 1 here: exports as a bare Softplus, onnxruntime's own kernel.
+                smooth = gm.graph.call_function(torch.ops.aten.softplus.default, (scaled, 1, threshold))
+                scaled_back = gm.graph.call_function(torch.ops.aten.div.Tensor, (smooth, beta))
+                above = gm.graph.call_function(torch.ops.aten.gt.Scalar, (scaled, threshold))
+                formula = gm.graph.call_function(torch.ops.aten.where.self, (above, x, scaled_back))
+            node.replace_all_uses_with(formula)
+            gm.graph.erase_node(node)
+    gm.graph.lint()
+    gm.recompile()
+    return gm
+
+
+class JointGraph(torch.nn.Module):
+    def __init__(self, gm: torch.fx.GraphModule):
+        super().__init__()
+        self.gm = gm
+
+    def forward(self, *args):
+        return self.gm(*args)
+
+
+
+
+def export_joint(function, args: tuple, input_names: list[str], output_names: list[str], path: Path, dtype: torch.dtype, decompositions: dict) -> None:
+    """Traces `function` (returning every result, gradients included) with make_fx and writes it as ONNX."""
+    previous_default = torch.get_default_dtype()
+    # torch.onnx 1.13 types scalar constants (the 1/B of `mean`) with the default dtype; without
+    # this a float64 graph silently computes part of the loss in float32.
+    torch.set_default_dtype(dtype)
+    try:
+        gm = rewrite_for_export(make_fx(function, decomposition_table=decompositions)(*args))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.onnx.export(
+            JointGraph(gm), args, str(path),
+            input_names=input_names, output_names=output_names,
+            opset_version=ONNX_OPSET, do_constant_folding=False, export_params=True, verbose=False,
+        )
+    except torch.onnx.errors.UnsupportedOperatorError as err:
+        # Say which op stopped the export, and where the fix goes.
+        op = re.search(r"operator '([^']+)'", str(err)) or re.search(r"namespace '([^']+)'", str(err))
+        raise ExportError(
+            f"torch.onnx {torch.__version__} cannot export {op.group(1) if op else 'an operator'} at opset {ONNX_OPSET}. "
+            "Decompose it (OWN_DECOMPOSITIONS in python/export_graph.py, or name the backward op to decompose), "
+            "or rewrite it as an exportable equivalent in rewrite_for_export."
+        ) from None
+    finally:
+        torch.set_default_dtype(previous_default)

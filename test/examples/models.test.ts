@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { EXAMPLE_MODELS } from '../../examples/models/index.ts';
+import { loadModuleGolden } from '../../src/golden/moduleGolden.ts';
+import { checkModuleGolden, compareWithModuleGolden } from '../../src/parity/moduleParity.ts';
+import { sideLabel, worstShare } from '../../src/tolerance/compare.ts';
+
+// gradparity's own example models (examples/models/cases.py, captured with `npm run capture`),
+// each with a hand-written TypeScript implementation, judged by the bounds of its own graph.
+describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('example model %s', (name, model) => {
+  const golden = loadModuleGolden(`examples/models/goldens/${name}.json`);
+
+  it('is consistent: torch float32 against float64 and onnxruntime against torch, within the graph bound', async () => {
+    const records = await checkModuleGolden(golden);
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.filter((r) => r.verdict === 'fail').map((r) => `${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)} ${worstShare(r)}`)).toEqual([]);
+  });
+
+  it.each(['float32', 'float64'] as const)('its TS implementation matches torch in %s, key by key', (dtype) => {
+    const records = compareWithModuleGolden(golden, dtype, model.run(golden.inputs, golden.params, dtype));
+    expect(records.map((r) => r.tensor)).toEqual([...golden.expected[dtype].keys()]);
+    expect(records.filter((r) => r.verdict === 'fail').map((r) => `${r.tensor}: ${worstShare(r)}`)).toEqual([]);
+  });
+
+  it.each([['float32', 1e-2], ['float64', 1e-9]] as const)('catches a %s gradient element off by %s', (dtype, rel) => {
+    const mine = model.run(golden.inputs, golden.params, dtype);
+    const key = Object.keys(mine).find((k) => k.startsWith('grad.') && k !== 'grad.x')!;
+    const data = Float64Array.from(mine[key]!.data);
+    const i = data.reduce((best, v, k) => (Math.abs(v) > Math.abs(data[best]!) ? k : best), 0);
+    data[i] = data[i]! * (1 + rel);
+    const records = compareWithModuleGolden(golden, dtype, { ...mine, [key]: { shape: mine[key]!.shape, data } });
+    expect(records.filter((r) => r.verdict === 'fail').map((r) => r.tensor)).toEqual([key]);
+  });
+});
+
+describe('judging your tensors against a module golden', () => {
+  const golden = loadModuleGolden('examples/models/goldens/residual-layernorm-gelu.json');
+  const mine = EXAMPLE_MODELS[0]!.run(golden.inputs, golden.params, 'float32');
+
+  it('names a missing key, a key the golden does not have, and a wrong shape', () => {
+    const { loss: _, ...withoutLoss } = mine;
+    expect(() => compareWithModuleGolden(golden, 'float32', withoutLoss)).toThrow('your results have no loss');
+    expect(() => compareWithModuleGolden(golden, 'float32', { ...mine, 'grad.typo': mine.loss! })).toThrow('no key grad.typo in the golden');
+    expect(() => compareWithModuleGolden(golden, 'float32', { ...mine, output: { shape: [8, 4], data: mine.output!.data } })).toThrow('your output has shape [8, 4], the golden\'s is [4, 8]');
+  });
+});
