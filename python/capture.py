@@ -19,9 +19,10 @@ CASES.py is your file. It defines CASES, a list of plain dicts, one per case:
         },
     ]
 
-`inputs` receives a seeded torch.Generator and returns the module's keyword arguments: float
-tensors (drawn in float64; the float32 run rounds them) and integer ones (indices). Every float
-input gets a gradient. Each case gives, in float32 and float64 from the same inputs: `loss`, the
+`inputs` receives a seeded torch.Generator and returns named tensors: float ones (drawn in
+float64; the float32 run rounds them) and integer ones (indices, class targets). Those the
+module's forward names are its keyword arguments; the others reach only the loss (a target).
+Every float input gets a gradient. Each case gives, in float32 and float64 from the same inputs: `loss`, the
 module's output (`output`, or `output.<k>` for a tuple), `out.<name>` for every recorded submodule,
 and `grad.<input>` and `grad.<parameter>` under the parameter's state_dict name; and the joint
 forward-and-backward graph, exported per precision to onnx/<name>.<dtype>.onnx.
@@ -33,6 +34,7 @@ import argparse
 import copy
 import hashlib
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -163,7 +165,9 @@ def run(case: dict, module: torch.nn.Module, inputs: dict, params: dict[str, tor
             raise CaptureError(f"case {case['name']}.record: the module has no submodule {name!r} (it has {', '.join(n for n in submodules if n)})")
         handles.append(submodules[name].register_forward_hook(lambda _m, _i, out, key=f"out.{name}": recorded.__setitem__(key, out)))
     try:
-        outputs = outputs_by_key(functional_call(module, params, (), inputs))
+        # Inputs the module's forward takes go to it; the others (a target) reach only the loss.
+        accepted = inspect.signature(module.forward).parameters
+        outputs = outputs_by_key(functional_call(module, params, (), {k: v for k, v in inputs.items() if k in accepted}))
     finally:
         for h in handles:
             h.remove()

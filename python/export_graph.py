@@ -71,11 +71,13 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
 
 
 # Note [Decompositions of our own]
-# torch 1.13 decomposes var_mean through prims ops, and native_layer_norm_backward's decomposition
-# leaves a prims::convert_element_type behind; torch.onnx has a symbolic for neither. These write
-# them as aten ops it can export: var_mean as a mean, the squared deviations and their sum over
-# n − correction; convert_element_type as aten::_to_copy, which rewrite_for_export turns into a
-# Cast.
+# torch 1.13 decomposes var_mean through prims ops, native_layer_norm_backward's decomposition
+# leaves a prims::convert_element_type behind, and select_backward's becomes select_scatter;
+# torch.onnx has a symbolic for none of them. These write them as aten ops it can export:
+# var_mean as a mean, the squared deviations and their sum over n − correction;
+# convert_element_type as aten::_to_copy, which rewrite_for_export turns into a Cast;
+# select_backward and slice_backward as scatters into zeros; embedding_dense_backward as a
+# scatter_add (see its comment).
 
 
 def var_mean_correction(x, dim=None, correction=None, keepdim=False):
@@ -91,11 +93,49 @@ def convert_element_type(x, dtype):
     return torch.ops.aten._to_copy.default(x, dtype=dtype)
 
 
+def select_backward(grad_output, input_sizes, dim, index):
+    # torch 1.13 writes it as select_scatter, which torch.onnx cannot export: the gradient of
+    # x.select(dim, index) is zeros with grad_output scattered into that slice.
+    g = grad_output.unsqueeze(dim)
+    where = torch.full(g.shape, index % input_sizes[dim], dtype=torch.long)
+    return torch.zeros(input_sizes, dtype=grad_output.dtype).scatter(dim, where, g)
+
+
+def slice_backward(grad_output, input_sizes, dim, start, end, step):
+    # Likewise slice_scatter: the gradient of x[start:end:step] along dim, scattered into zeros
+    # (or the gradient itself when the slice is the whole axis).
+    size = input_sizes[dim]
+    positions = list(range(size))[start:end:step]
+    if positions == list(range(size)):
+        return grad_output.clone()
+    shape = [1] * grad_output.dim()
+    shape[dim] = len(positions)
+    where = torch.tensor(positions, dtype=torch.long).view(shape).expand(grad_output.shape)
+    return torch.zeros(input_sizes, dtype=grad_output.dtype).scatter(dim, where, grad_output)
+
+
+def embedding_dense_backward(grad_output, indices, num_weights, padding_idx, scale_grad_by_freq):
+    # torch 1.13's decomposition ends in index_put(accumulate=True), which torch.onnx exports as a
+    # ScatterND that overwrites repeated indices instead of summing them (caught by the capture's
+    # check: a repeated token's gradient came out wrong). scatter_add exports as ScatterElements
+    # with reduction add, which sums.
+    if scale_grad_by_freq:
+        raise ExportError("embedding_dense_backward with scale_grad_by_freq has no decomposition here")
+    g = grad_output.reshape(-1, grad_output.shape[-1])
+    where = indices.reshape(-1, 1).expand(g.shape)
+    if padding_idx >= 0:
+        g = torch.where(where == padding_idx, torch.zeros_like(g), g)
+    return torch.zeros(num_weights, g.shape[1], dtype=g.dtype).scatter_add(0, where, g)
+
+
 OWN_DECOMPOSITIONS = {
     torch.ops.aten.nll_loss_forward.default: nll_loss_forward,
     torch.ops.aten.nll_loss_backward.default: nll_loss_backward,
     torch.ops.aten.var_mean.correction: var_mean_correction,
     torch.ops.prims.convert_element_type.default: convert_element_type,
+    torch.ops.aten.select_backward.default: select_backward,
+    torch.ops.aten.slice_backward.default: slice_backward,
+    torch.ops.aten.embedding_dense_backward.default: embedding_dense_backward,
 }
 # Ours stand in for torch's where 1.13's are wrong for our cases (NLL); the rest are added.
 ADDED_DECOMPOSITIONS = (torch.ops.aten.var_mean.correction, torch.ops.prims.convert_element_type.default)

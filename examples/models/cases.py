@@ -19,6 +19,32 @@ class ResidualLayerNormGelu(torch.nn.Module):
         return x + torch.nn.functional.gelu(self.fc(self.norm(x)))
 
 
+class BagOfEmbeddings(torch.nn.Module):
+    """Mean of token embeddings, then a Linear to class logits."""
+
+    def __init__(self, vocabulary: int, width: int, classes: int):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocabulary, width)
+        self.fc = torch.nn.Linear(width, classes)
+
+    def forward(self, tokens):
+        return self.fc(self.embed(tokens).mean(dim=1))
+
+
+class TanhRnn(torch.nn.Module):
+    """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), unrolled over the steps; the last h."""
+
+    def __init__(self, inputs: int, hidden: int):
+        super().__init__()
+        self.cell = torch.nn.RNNCell(inputs, hidden, nonlinearity="tanh")
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[0], self.cell.hidden_size, dtype=x.dtype)
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+        return h
+
+
 CASES = [
     {
         "name": "residual-layernorm-gelu",
@@ -28,5 +54,22 @@ CASES = [
         "loss": lambda out, inputs: out.pow(2).mean(),
         "record": ["norm", "fc"],
         "seed": 1,
+    },
+    {
+        "name": "embedding-bag-mean",
+        "description": "Embedding(10, 6) of 3×5 tokens (token 7 never occurs, token 2 repeats), mean over the tokens, Linear(6, 4), cross-entropy.",
+        "build": lambda: BagOfEmbeddings(10, 6, 4),
+        "inputs": lambda g: {"tokens": torch.tensor([[1, 2, 2, 5, 0], [3, 2, 9, 9, 4], [6, 8, 2, 1, 1]]), "target": torch.tensor([0, 3, 1])},
+        "loss": lambda out, inputs: torch.nn.functional.cross_entropy(out, inputs["target"]),
+        "record": ["embed"],
+        "seed": 2,
+    },
+    {
+        "name": "tanh-rnn-unrolled",
+        "description": "torch.nn.RNNCell(3, 5), tanh, unrolled over 4 steps on a batch of 2; loss sum(h²) of the last state.",
+        "build": lambda: TanhRnn(3, 5),
+        "inputs": lambda g: {"x": torch.randn(2, 4, 3, generator=g, dtype=torch.float64)},
+        "loss": lambda out, inputs: out.pow(2).sum(),
+        "seed": 3,
     },
 ]

@@ -421,4 +421,18 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     edits: [{ find: 'const inner = r(r(g - meanG) - r(xhat[at(row, k)]! * meanGX));', replace: 'const inner = r(g - meanG);' }],
     closedBy: 'residual-layernorm-gelu',
   },
+  {
+    id: 'embedding-grad-overwrites-repeats',
+    description: 'Embedding backward writes each token\'s gradient instead of adding it: a repeated token keeps its last occurrence only',
+    file: 'examples/models/embeddingBagMean.ts',
+    edits: [{ find: 'dTable[token * width + k] = r(dTable[token * width + k]! + r(dPooled[b * width + k]! / steps));', replace: 'dTable[token * width + k] = r(dPooled[b * width + k]! / steps);' }],
+    closedBy: 'embedding-bag-mean',
+  },
+  {
+    id: 'rnn-backprop-one-step',
+    description: 'RNN backward through time stops after one step: the gradient is not passed on through h_{t−1}',
+    file: 'examples/models/tanhRnn.ts',
+    edits: [{ find: '    dh = dPrev;', replace: '    dh = new Array<number>(batch * hidden).fill(0);' }],
+    closedBy: 'tanh-rnn-unrolled',
+  },
 ];

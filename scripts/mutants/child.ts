@@ -81,7 +81,7 @@ for (const file of listGoldenFiles(join(root, 'goldens'))) {
 for (const model of EXAMPLE_MODELS) {
   const golden = loadModuleGolden(join(root, 'examples', 'models', 'goldens', `${model.name}.json`));
   for (const dtype of ['float32', 'float64'] as const) {
-    await attempt('torch', model.name, () => fromRecords('torch', model.name, compareWithModuleGolden(golden, dtype, model.run(golden.inputs, golden.params, dtype))));
+    await attempt('torch', model.name, () => fromRecords('torch', model.name, compareWithModuleGolden(golden, dtype, model.run(golden, dtype))));
   }
 }
 await attempt('semantics', '(kernels)', () => {

@@ -16,13 +16,13 @@ describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('example model %s
   });
 
   it.each(['float32', 'float64'] as const)('its TS implementation matches torch in %s, key by key', (dtype) => {
-    const records = compareWithModuleGolden(golden, dtype, model.run(golden.inputs, golden.params, dtype));
+    const records = compareWithModuleGolden(golden, dtype, model.run(golden, dtype));
     expect(records.map((r) => r.tensor)).toEqual([...golden.expected[dtype].keys()]);
     expect(records.filter((r) => r.verdict === 'fail').map((r) => `${r.tensor}: ${worstShare(r)}`)).toEqual([]);
   });
 
   it.each([['float32', 1e-2], ['float64', 1e-9]] as const)('catches a %s gradient element off by %s', (dtype, rel) => {
-    const mine = model.run(golden.inputs, golden.params, dtype);
+    const mine = model.run(golden, dtype);
     const key = Object.keys(mine).find((k) => k.startsWith('grad.') && k !== 'grad.x')!;
     const data = Float64Array.from(mine[key]!.data);
     const i = data.reduce((best, v, k) => (Math.abs(v) > Math.abs(data[best]!) ? k : best), 0);
@@ -34,7 +34,7 @@ describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('example model %s
 
 describe('judging your tensors against a module golden', () => {
   const golden = loadModuleGolden('examples/models/goldens/residual-layernorm-gelu.json');
-  const mine = EXAMPLE_MODELS[0]!.run(golden.inputs, golden.params, 'float32');
+  const mine = EXAMPLE_MODELS[0]!.run(golden, 'float32');
 
   it('names a missing key, a key the golden does not have, and a wrong shape', () => {
     const { loss: _, ...withoutLoss } = mine;

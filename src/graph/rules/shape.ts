@@ -202,6 +202,47 @@ export const SHAPE_RULES: readonly GraphOpRule[] = [
     },
   },
   {
+    op: 'Concat',
+    policy: '§2.6',
+    apply(inputs, ctx) {
+      const parts = inputs.filter((v): v is GValue => v !== undefined);
+      if (parts.length === 0) return ctx.fail('has no inputs');
+      const first = parts[0]!;
+      const axis = normalizeAxis(ctx.attr<number>('axis'), first.shape.length);
+      if (parts.some((p) => p.shape.length !== first.shape.length || p.shape.some((d, k) => k !== axis && d !== first.shape[k]))) {
+        return ctx.fail(`concatenates shapes ${parts.map((p) => `[${p.shape.join(', ')}]`).join(', ')} along axis ${axis}`);
+      }
+      const shape = first.shape.map((d, k) => (k === axis ? parts.reduce((s, p) => s + p.shape[axis]!, 0) : d));
+      const outer = elementCount(first.shape.slice(0, axis));
+      const inner = elementCount(first.shape.slice(axis + 1));
+      // Concatenate the parts' values, bounds and flags as one tensor, then move: element i of
+      // the output is element `src[i]` of that stacked list.
+      const data: number[] = [];
+      const uncertain: number[] = [];
+      const bound = zeroBound([parts.reduce((n, p) => n + p.data.length, 0)], parts.reduce((n, p) => n + p.data.length, 0));
+      let offset = 0;
+      const offsets = parts.map((p) => {
+        const start = offset;
+        p.data.forEach((v, i) => {
+          data.push(v);
+          uncertain.push(p.uncertain[i]!);
+          for (const part of BOUND_PARTS) bound.parts[part][start + i] = p.bound.parts[part][i]!;
+        });
+        offset += p.data.length;
+        return start;
+      });
+      const all = graphValue(parts.some((p) => p.kind === 'float') ? 'float' : first.kind, [data.length], Float64Array.from(data), bound, Uint8Array.from(uncertain));
+      const src: number[] = [];
+      for (let o = 0; o < outer; o++) {
+        parts.forEach((p, k) => {
+          const block = p.shape[axis]! * inner;
+          for (let j = 0; j < block; j++) src.push(offsets[k]! + o * block + j);
+        });
+      }
+      return [moved(all, shape, src)];
+    },
+  },
+  {
     op: 'Gather',
     policy: '§2.6',
     apply(inputs, ctx) {
