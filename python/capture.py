@@ -233,12 +233,16 @@ def main() -> int:
     parser.add_argument("cases", type=Path, help="your Python file defining CASES")
     parser.add_argument("--out", required=True, type=Path, help="directory to write <case>.json and onnx/ into")
     parser.add_argument("--case", action="append", default=[], help="only this case (repeatable)")
+    parser.add_argument("--instances", type=int, default=0, help="instead, N instances of each case: seeds seed, seed + 1, …, named <case>-i<k>")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant type is missing")
     try:
         cases = load_cases(args.cases, args.case)
+        if args.instances > 0:
+            # Random instances of every case (seeded inputs and weights), for soundness runs.
+            cases = [{**case, "name": f"{case['name']}-i{k}", "seed": case.get("seed", 0) + k} for case in cases for k in range(args.instances)]
         args.out.mkdir(parents=True, exist_ok=True)
         for index, case in enumerate(cases):
             started = time.perf_counter()

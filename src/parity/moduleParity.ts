@@ -62,3 +62,15 @@ export function compareWithModuleGolden(golden: ModuleGolden, dtype: DType, your
   }
   return records(golden, { source: 'yours', dtype }, { source: 'torch', dtype }, given, expected);
 }
+
+/**
+ * One of your tensors against the golden's tensor of the same key in `dtype`, within the bound a
+ * same-precision comparison derives from the model's graph (what toMatchGolden does for a module golden).
+ */
+export function compareKeyWithModuleGolden(golden: ModuleGolden, key: string, dtype: DType, value: { readonly shape: readonly number[]; readonly data: ArrayLike<number> }): ComparisonRecord {
+  const expected = golden.expected[dtype].get(key);
+  if (expected === undefined) throw new RangeError(`${golden.file}: no key ${key} in the golden (it has ${[...golden.expected[dtype].keys()].join(', ')})`);
+  if (value.data.length !== expected.data.length) throw new RangeError(`${golden.file}: your ${key} has ${value.data.length} elements, the golden's has ${expected.data.length} (shape [${expected.shape.join(', ')}])`);
+  const bound = moduleGraphBounds(golden, [dtype, dtype]).get(key)!;
+  return compareTensors({ case: golden.name, file: golden.file, tensor: key, actual: { source: 'yours', dtype }, expected: { source: 'torch', dtype } }, { shape: expected.shape, data: Float64Array.from(value.data) }, expected, bound.bound);
+}

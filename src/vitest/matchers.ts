@@ -1,7 +1,9 @@
 import { expect, type TaskMeta } from 'vitest';
 import { attachReport } from './meta.ts';
 import type { GoldenCase } from '../golden/load.ts';
-import { asTensor, compareWithGolden, type YourTensor } from '../parity/yours.ts';
+import type { ModuleGolden } from '../golden/moduleGolden.ts';
+import { compareKeyWithModuleGolden } from '../parity/moduleParity.ts';
+import { asTensor, compareWithGolden, precisionOf, type YourTensor } from '../parity/yours.ts';
 import { mismatchMessage } from '../report/message.ts';
 import { dtypeOf, type DType } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -23,9 +25,11 @@ interface GradparityMatchers<R = unknown> {
    * Holds your implementation's result to torch's golden value, within the bound derived for two
    * implementations of the same computation in the same precision. `name` is `loss`, `logits`,
    * `x` or a parameter's state_dict name (`0.weight`); the precision is the typed array's, or
-   * `options.dtype` for a plain number.
+   * `options.dtype` for a plain number. For a golden of your own model (`npm run capture`),
+   * `name` is one of its keys (`loss`, `output`, `out.<submodule>`, `grad.<name>`), and the bound
+   * is derived from the model's own training graph.
    */
-  toMatchGolden: (golden: GoldenCase, name: string, options?: MatchGoldenOptions) => R;
+  toMatchGolden: (golden: GoldenCase | ModuleGolden, name: string, options?: MatchGoldenOptions) => R;
   /** Holds a tensor to `expected` elementwise within `bound` (an ErrorBound, one number per element, or one for all). */
   toBeWithinBound: (expected: Tensor | ArrayLike<number>, bound: ErrorBound | ArrayLike<number> | number) => R;
 }
@@ -38,10 +42,12 @@ declare module 'vitest' {
 type WithTask = { readonly task?: { readonly meta: TaskMeta }; readonly isNot: boolean };
 
 expect.extend({
-  toMatchGolden(this: WithTask, received: YourTensor, golden: GoldenCase, name: string, options: MatchGoldenOptions = {}) {
+  toMatchGolden(this: WithTask, received: YourTensor, golden: GoldenCase | ModuleGolden, name: string, options: MatchGoldenOptions = {}) {
     // A name the golden lacks or a tensor of the wrong size cannot be compared: that throws, so
     // that `.not.toMatchGolden` cannot pass on it.
-    const record = compareWithGolden(golden, name, received, options.dtype === undefined ? {} : { dtype: options.dtype });
+    const record = 'graphs' in golden
+      ? compareKeyWithModuleGolden(golden, name, options.dtype ?? precisionOf(received, 'float64'), asTensor(received))
+      : compareWithGolden(golden, name, received, options.dtype === undefined ? {} : { dtype: options.dtype });
     // Every comparison a matcher makes reaches the parity report, passing or not.
     if (this.task !== undefined && !this.isNot && options.report !== false) attachReport(this.task, { records: [record] });
     return {

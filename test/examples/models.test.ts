@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import '../../src/vitest/matchers.ts';
 import { EXAMPLE_MODELS } from '../../examples/models/index.ts';
 import { loadModuleGolden } from '../../src/golden/moduleGolden.ts';
 import { checkModuleGolden, compareWithModuleGolden } from '../../src/parity/moduleParity.ts';
@@ -41,5 +42,24 @@ describe('judging your tensors against a module golden', () => {
     expect(() => compareWithModuleGolden(golden, 'float32', withoutLoss)).toThrow('your results have no loss');
     expect(() => compareWithModuleGolden(golden, 'float32', { ...mine, 'grad.typo': mine.loss! })).toThrow('no key grad.typo in the golden');
     expect(() => compareWithModuleGolden(golden, 'float32', { ...mine, output: { shape: [8, 4], data: mine.output!.data } })).toThrow('your output has shape [8, 4], the golden\'s is [4, 8]');
+  });
+});
+
+describe('toMatchGolden on a module golden', () => {
+  const golden = loadModuleGolden('examples/models/goldens/tanh-rnn-unrolled.json');
+  const mine = EXAMPLE_MODELS.find((m) => m.name === 'tanh-rnn-unrolled')!.run(golden, 'float32');
+
+  it('passes your float32 tensors key by key, against the graph bound', () => {
+    for (const [key, t] of Object.entries(mine)) expect(Float32Array.from(t.data), key).toMatchGolden(golden, key, { report: false });
+  });
+
+  it('fails a gradient element off by 1e-2, and names the key', () => {
+    const data = Float32Array.from(mine['grad.cell.weight_hh']!.data);
+    data[0] = data[0]! * 1.01;
+    expect(() => expect(data).toMatchGolden(golden, 'grad.cell.weight_hh', { report: false })).toThrow(/grad\.cell\.weight_hh/);
+  });
+
+  it('refuses a key the golden does not have, even negated', () => {
+    expect(() => expect(new Float32Array(1)).not.toMatchGolden(golden, 'grad.typo', { report: false })).toThrow('no key grad.typo in the golden');
   });
 });
