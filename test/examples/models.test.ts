@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/vitest/matchers.ts';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { EXAMPLE_MODELS } from '../../examples/models/index.ts';
 import { loadModuleGolden } from '../../src/golden/moduleGolden.ts';
 import { checkModuleGolden, compareWithModuleGolden } from '../../src/parity/moduleParity.ts';
@@ -61,5 +63,13 @@ describe('toMatchGolden on a module golden', () => {
 
   it('refuses a key the golden does not have, even negated', () => {
     expect(() => expect(new Float32Array(1)).not.toMatchGolden(golden, 'grad.typo', { report: false })).toThrow('no key grad.typo in the golden');
+  });
+});
+
+describe('the example goldens are fresh', () => {
+  it.each(EXAMPLE_MODELS.map((m) => [m.name] as const))('%s was captured by the current python/capture.py and python/export_graph.py', (name) => {
+    const golden = loadModuleGolden(`examples/models/goldens/${name}.json`);
+    const sources = createHash('sha256').update(Buffer.concat(['python/capture.py', 'python/export_graph.py'].map((f) => readFileSync(f)))).digest('hex');
+    expect(golden.provenance.captureSha256, 'stale: run npm run capture -- examples/models/cases.py').toBe(sources);
   });
 });
