@@ -67,7 +67,7 @@ BACKWARD_DECOMPOSITIONS = [
     "threshold_backward", "_softmax_backward_data", "_log_softmax_backward_data", "embedding_dense_backward",
     "select_backward", "slice_backward", "nll_loss_forward", "nll_loss_backward", "mse_loss_backward",
     "hardtanh_backward", "leaky_relu_backward", "elu_backward", "softplus_backward", "silu_backward",
-    "_reshape_alias", "_unsafe_view",
+    "_reshape_alias", "_unsafe_view", "_softmax", "_log_softmax",
 ]
 
 

@@ -4,6 +4,8 @@ Each is a case in the format python/capture.py documents; test/examples/ holds t
 TypeScript implementation of each and checks it against these goldens.
 """
 
+import math
+
 import torch
 
 
@@ -45,6 +47,25 @@ class TanhRnn(torch.nn.Module):
         return h
 
 
+class CausalSelfAttention(torch.nn.Module):
+    """Single-head causal self-attention: softmax(q·kᵀ/√d, future masked)·v, then a projection."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.query = torch.nn.Linear(width, width)
+        self.key = torch.nn.Linear(width, width)
+        self.value = torch.nn.Linear(width, width)
+        self.proj = torch.nn.Linear(width, width)
+
+    def forward(self, x):
+        steps = x.shape[1]
+        q, k, v = self.query(x), self.key(x), self.value(x)
+        scores = torch.matmul(q, k.transpose(1, 2)) / math.sqrt(x.shape[2])
+        future = torch.triu(torch.ones(steps, steps, dtype=torch.bool), diagonal=1)
+        weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+        return self.proj(torch.matmul(weights, v))
+
+
 CASES = [
     {
         "name": "residual-layernorm-gelu",
@@ -71,5 +92,13 @@ CASES = [
         "inputs": lambda g: {"x": torch.randn(2, 4, 3, generator=g, dtype=torch.float64)},
         "loss": lambda out, inputs: out.pow(2).sum(),
         "seed": 3,
+    },
+    {
+        "name": "causal-self-attention",
+        "description": "Single-head causal self-attention, width 4, 2 sequences of 5 steps; loss mean(out²).",
+        "build": lambda: CausalSelfAttention(4),
+        "inputs": lambda g: {"x": torch.randn(2, 5, 4, generator=g, dtype=torch.float64)},
+        "loss": lambda out, inputs: out.pow(2).mean(),
+        "seed": 4,
     },
 ]

@@ -1,6 +1,7 @@
 import type { IndexTensor } from '../../src/golden/moduleGolden.ts';
 import type { TensorsByKey } from '../../src/parity/moduleParity.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
+import { causalSelfAttention } from './causalSelfAttention.ts';
 import { embeddingBagMean } from './embeddingBagMean.ts';
 import { residualLayerNormGelu } from './residualLayerNormGelu.ts';
 import { tanhRnn } from './tanhRnn.ts';
@@ -19,4 +20,5 @@ export const EXAMPLE_MODELS: readonly { readonly name: string; run(given: Exampl
   { name: 'residual-layernorm-gelu', run: (g, dtype) => residualLayerNormGelu(g.inputs, g.params, dtype) },
   { name: 'embedding-bag-mean', run: (g, dtype) => embeddingBagMean(g.indexInputs, g.params, dtype) },
   { name: 'tanh-rnn-unrolled', run: (g, dtype) => tanhRnn(g.inputs, g.params, dtype) },
+  { name: 'causal-self-attention', run: (g, dtype) => causalSelfAttention(g.inputs, g.params, dtype) },
 ];

@@ -435,4 +435,11 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     edits: [{ find: '    dh = dPrev;', replace: '    dh = new Array<number>(batch * hidden).fill(0);' }],
     closedBy: 'tanh-rnn-unrolled',
   },
+  {
+    id: 'attention-softmax-backward-drops-sum',
+    description: 'attention\'s softmax backward forgets the −Σ a·∂a term: ds = a·∂a',
+    file: 'examples/models/causalSelfAttention.ts',
+    edits: [{ find: 'const ds = r(r(a(j) * r(da[j]! - inner)) / scale);', replace: 'const ds = r(r(a(j) * da[j]!) / scale);' }],
+    closedBy: 'causal-self-attention',
+  },
 ];

@@ -2,7 +2,7 @@ import { logSoftmaxBound, logSoftmaxRows } from '../../ops/logSoftmax.ts';
 import { tensor } from '../../tensor/tensor.ts';
 import { BOUND_PARTS, zeroBound, type ErrorBound } from '../../tolerance/errorBound.ts';
 import { operand, productBound } from '../../tolerance/product.ts';
-import { broadcastIndex, normalizeAxis, elementCount, stridesOf, graphValue, type GValue } from '../values.ts';
+import { broadcastIndex, broadcastShapes, normalizeAxis, elementCount, stridesOf, graphValue, type GValue } from '../values.ts';
 import { required, type GraphOpRule, type NodeContext } from './types.ts';
 
 // Reductions, matrix products and log_softmax: the rules of docs/tolerance-policy.md §2.1
@@ -105,10 +105,58 @@ const gemm: GraphOpRule = {
   },
 };
 
+/** The [rows, cols] matrix at batch position `b` of a value of shape [...batch, rows, cols]. */
+function slab(x: GValue, b: number): GValue {
+  const [rows, cols] = x.shape.slice(-2) as [number, number];
+  const size = rows * cols;
+  const pick = (a: Float64Array) => a.slice(b * size, (b + 1) * size);
+  const bound = zeroBound([rows, cols], size);
+  for (const p of BOUND_PARTS) bound.parts[p].set(pick(x.bound.parts[p]));
+  return graphValue('float', [rows, cols], pick(x.data), bound);
+}
+
+/** MatMul of matrices, or of stacks of them ([..., m, n]·[..., n, p], the batch dimensions broadcast): one product per matrix. */
 const matMul: GraphOpRule = {
   op: 'MatMul',
   policy: '§2.1',
-  apply: (inputs, ctx) => [product(required(inputs, 0, ctx), required(inputs, 1, ctx), false, false, undefined, ctx)],
+  apply(inputs, ctx) {
+    const [a, b] = [required(inputs, 0, ctx), required(inputs, 1, ctx)];
+    if (a.shape.length === 2 && b.shape.length === 2) return [product(a, b, false, false, undefined, ctx)];
+    if (a.shape.length < 2 || b.shape.length < 2) return ctx.fail('multiplies a vector, which has no rule');
+    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    if (batch === null) return ctx.fail(`batch dimensions [${a.shape.slice(0, -2).join(', ')}] and [${b.shape.slice(0, -2).join(', ')}] do not broadcast`);
+    const [ia, ib] = [broadcastIndex(a.shape.slice(0, -2), batch), broadcastIndex(b.shape.slice(0, -2), batch)];
+    const products = Array.from({ length: elementCount(batch) }, (_, k) => product(slab(a, ia[k]!), slab(b, ib[k]!), false, false, undefined, ctx));
+    const [m, p] = products[0]!.shape as [number, number];
+    const shape = [...batch, m, p];
+    const n = elementCount(shape);
+    const data = new Float64Array(n);
+    const bound = zeroBound(shape, n);
+    products.forEach((prod, k) => {
+      data.set(prod.data, k * m * p);
+      for (const part of BOUND_PARTS) bound.parts[part].set(prod.bound.parts[part], k * m * p);
+    });
+    return [graphValue('float', shape, data, bound)];
+  },
+};
+
+/** ReduceMax: no rounding, and |max_A − max_B| ≤ max_i |a_i − b_i|, so each part takes its largest element's (an upper bound of the total). */
+const reduceMax: GraphOpRule = {
+  op: 'ReduceMax',
+  policy: '§2.1',
+  apply(inputs, ctx) {
+    const x = required(inputs, 0, ctx);
+    const axes = ((ctx.optionalAttr('axes') as readonly number[] | undefined) ?? x.shape.map((_, k) => k)).map((a) => normalizeAxis(a, x.shape.length));
+    const { out, members } = groups(x.shape, axes);
+    const shape = ctx.attr<number>('keepdims', 1) === 1 ? out : out.filter((_, k) => !axes.includes(k));
+    const data = new Float64Array(members.length);
+    const bound = zeroBound(shape, members.length);
+    members.forEach((group, j) => {
+      data[j] = Math.max(...group.map((i) => x.data[i]!));
+      for (const part of BOUND_PARTS) bound.parts[part][j] = Math.max(...group.map((i) => x.bound.parts[part][i]!));
+    });
+    return [graphValue('float', shape, data, bound)];
+  },
 };
 
 const logSoftmax: GraphOpRule = {
@@ -127,4 +175,4 @@ const logSoftmax: GraphOpRule = {
   },
 };
 
-export const REDUCE_RULES: readonly GraphOpRule[] = [reduction('ReduceSum', 'input'), reduction('ReduceMean', 'attribute'), gemm, matMul, logSoftmax];
+export const REDUCE_RULES: readonly GraphOpRule[] = [reduction('ReduceSum', 'input'), reduction('ReduceMean', 'attribute'), reduceMax, gemm, matMul, logSoftmax];

@@ -57,7 +57,8 @@ function shortBinary(v: number): boolean {
 function constantValue(t: GraphTensor, ctx: NodeContext): GValue {
   const out = exactValue(t.kind, t.shape, t.data.slice());
   const across = ctx.sides[0] !== ctx.sides[1];
-  const gap = (v: number) => (across && ctx.dtype === 'float32' ? (shortBinary(v) ? 0 : unitRoundoff('float32') * Math.abs(v)) : ctx.r.representationGap(v));
+  // ±∞ (a mask's fill value) is held alike in every precision.
+  const gap = (v: number) => (!Number.isFinite(v) ? 0 : across && ctx.dtype === 'float32' ? (shortBinary(v) ? 0 : unitRoundoff('float32') * Math.abs(v)) : ctx.r.representationGap(v));
   if (t.kind === 'float') t.data.forEach((v, i) => (out.bound.parts.inputRounding[i] = gap(v)));
   return out;
 }
