@@ -77,7 +77,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
 # var_mean as a mean, the squared deviations and their sum over n − correction;
 # convert_element_type as aten::_to_copy, which rewrite_for_export turns into a Cast;
 # select_backward and slice_backward as scatters into zeros; embedding_dense_backward as a
-# scatter_add (see its comment).
+# scatter_add (see its comment); convolution_backward as convolutions and avg_pool2d_backward as
+# an expand (for the cases their comments state, an ExportError otherwise).
 
 
 def var_mean_correction(x, dim=None, correction=None, keepdim=False):
@@ -128,6 +129,37 @@ def embedding_dense_backward(grad_output, indices, num_weights, padding_idx, sca
     return torch.zeros(num_weights, g.shape[1], dtype=g.dtype).scatter_add(0, where, g)
 
 
+def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed, output_padding, groups, output_mask):
+    # torch 1.13 has no decomposition of convolution_backward, and torch.onnx no symbolic for it.
+    # For a 2-D convolution with stride 1, dilation 1 and one group, both gradients are
+    # convolutions themselves: the input's, of the gradient with the kernel flipped and its
+    # channels swapped (padded by k − 1 − p); the weight's, of the input with the gradient, batch
+    # and channels swapped. The flip is an index_select with reversed indices (a Gather).
+    if input.dim() != 4 or list(stride) != [1, 1] or list(dilation) != [1, 1] or transposed or groups != 1:
+        raise ExportError(f"convolution_backward: only 2-D, stride 1, dilation 1, one group, not transposed has a decomposition here (got stride {list(stride)}, dilation {list(dilation)}, groups {groups}, transposed {transposed})")
+    kh, kw = weight.shape[2], weight.shape[3]
+    grad_input = grad_weight = grad_bias = None
+    if output_mask[0]:
+        flipped = weight.index_select(2, torch.tensor(list(reversed(range(kh))))).index_select(3, torch.tensor(list(reversed(range(kw)))))
+        grad_input = torch.nn.functional.conv2d(grad_output, flipped.transpose(0, 1), padding=(kh - 1 - padding[0], kw - 1 - padding[1]))
+    if output_mask[1]:
+        grad_weight = torch.nn.functional.conv2d(input.transpose(0, 1), grad_output.transpose(0, 1), padding=tuple(padding)).transpose(0, 1)
+    if output_mask[2]:
+        grad_bias = grad_output.sum((0, 2, 3))
+    return grad_input, grad_weight, grad_bias
+
+
+def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    # Non-overlapping windows that tile the input (kernel = stride, no padding): each input element
+    # of a window gets the window's gradient divided by its size, by reshape and expand.
+    kh, kw = kernel_size
+    n, c, ho, wo = grad_output.shape
+    if list(stride or kernel_size) != [kh, kw] or any(padding) or divisor_override is not None or self.shape[2] != ho * kh or self.shape[3] != wo * kw:
+        raise ExportError("avg_pool2d_backward: only windows that tile the input (kernel = stride, no padding) have a decomposition here")
+    g = (grad_output / (kh * kw)).reshape(n, c, ho, 1, wo, 1).expand(n, c, ho, kh, wo, kw)
+    return g.reshape(n, c, ho * kh, wo * kw)
+
+
 OWN_DECOMPOSITIONS = {
     torch.ops.aten.nll_loss_forward.default: nll_loss_forward,
     torch.ops.aten.nll_loss_backward.default: nll_loss_backward,
@@ -136,9 +168,14 @@ OWN_DECOMPOSITIONS = {
     torch.ops.aten.select_backward.default: select_backward,
     torch.ops.aten.slice_backward.default: slice_backward,
     torch.ops.aten.embedding_dense_backward.default: embedding_dense_backward,
+    torch.ops.aten.convolution_backward.default: convolution_backward,
+    torch.ops.aten.avg_pool2d_backward.default: avg_pool2d_backward,
 }
 # Ours stand in for torch's where 1.13's are wrong for our cases (NLL); the rest are added.
-ADDED_DECOMPOSITIONS = (torch.ops.aten.var_mean.correction, torch.ops.prims.convert_element_type.default)
+ADDED_DECOMPOSITIONS = (
+    torch.ops.aten.var_mean.correction, torch.ops.prims.convert_element_type.default,
+    torch.ops.aten.convolution_backward.default, torch.ops.aten.avg_pool2d_backward.default,
+)
 
 
 def decomposition_table(names) -> dict:

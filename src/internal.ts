@@ -16,6 +16,7 @@ export * from './graph/goldenGraph.ts';
 export * from './graph/moduleGraph.ts';
 export * from './graph/onnxFile.ts';
 export * from './graph/propagate.ts';
+export * from './graph/rules/conv.ts';
 export * from './graph/rules/elementwise.ts';
 export * from './graph/rules/logic.ts';
 export * from './graph/rules/reduce.ts';

@@ -66,6 +66,19 @@ class CausalSelfAttention(torch.nn.Module):
         return self.proj(torch.matmul(weights, v))
 
 
+class SmallCnn(torch.nn.Module):
+    """Conv2d(1, 2, 3) → ReLU → AvgPool2d(2) → Linear to 3 classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, 3)
+        self.pool = torch.nn.AvgPool2d(2)
+        self.fc = torch.nn.Linear(2 * 2 * 2, 3)
+
+    def forward(self, images):
+        return self.fc(self.pool(torch.relu(self.conv(images))).flatten(1))
+
+
 CASES = [
     {
         "name": "residual-layernorm-gelu",
@@ -100,5 +113,14 @@ CASES = [
         "inputs": lambda g: {"x": torch.randn(2, 5, 4, generator=g, dtype=torch.float64)},
         "loss": lambda out, inputs: out.pow(2).mean(),
         "seed": 4,
+    },
+    {
+        "name": "small-cnn",
+        "description": "Conv2d(1, 2, 3), ReLU, AvgPool2d(2) and Linear(8, 3) on 3 images of 6×6; cross-entropy.",
+        "build": lambda: SmallCnn(),
+        "inputs": lambda g: {"images": torch.randn(3, 1, 6, 6, generator=g, dtype=torch.float64), "target": torch.tensor([0, 2, 1])},
+        "loss": lambda out, inputs: torch.nn.functional.cross_entropy(out, inputs["target"]),
+        "record": ["conv"],
+        "seed": 5,
     },
 ]

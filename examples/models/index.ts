@@ -4,6 +4,7 @@ import type { DType } from '../../src/tensor/dtype.ts';
 import { causalSelfAttention } from './causalSelfAttention.ts';
 import { embeddingBagMean } from './embeddingBagMean.ts';
 import { residualLayerNormGelu } from './residualLayerNormGelu.ts';
+import { smallCnn } from './smallCnn.ts';
 import { tanhRnn } from './tanhRnn.ts';
 
 type Named = Readonly<Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>>;
@@ -21,4 +22,5 @@ export const EXAMPLE_MODELS: readonly { readonly name: string; run(given: Exampl
   { name: 'embedding-bag-mean', run: (g, dtype) => embeddingBagMean(g.indexInputs, g.params, dtype) },
   { name: 'tanh-rnn-unrolled', run: (g, dtype) => tanhRnn(g.inputs, g.params, dtype) },
   { name: 'causal-self-attention', run: (g, dtype) => causalSelfAttention(g.inputs, g.params, dtype) },
+  { name: 'small-cnn', run: (g, dtype) => smallCnn(g.inputs, g.indexInputs, g.params, dtype) },
 ];

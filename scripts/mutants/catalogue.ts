@@ -442,4 +442,11 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     edits: [{ find: 'const ds = r(r(a(j) * r(da[j]! - inner)) / scale);', replace: 'const ds = r(r(a(j) * da[j]!) / scale);' }],
     closedBy: 'causal-self-attention',
   },
+  {
+    id: 'avg-pool-backward-not-divided',
+    description: 'average pooling\'s backward passes the window\'s whole gradient to each of its 4 inputs (the 1/4 forgotten)',
+    file: 'examples/models/smallCnn.ts',
+    edits: [{ find: 'dz[zAt] = z[zAt]! <= 0 ? 0 : r(dPooled[b * features + (o * po + (i >> 1)) * qo + (j >> 1)]! / 4);', replace: 'dz[zAt] = z[zAt]! <= 0 ? 0 : dPooled[b * features + (o * po + (i >> 1)) * qo + (j >> 1)]!;' }],
+    closedBy: 'small-cnn',
+  },
 ];

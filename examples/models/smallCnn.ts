@@ -1,0 +1,98 @@
+// examples/models/cases.py's SmallCnn by hand: Conv2d(1, 2, 3) → ReLU → AvgPool2d(2) → Linear(8, 3),
+// cross-entropy averaged over the batch, and the backward pass through all of it.
+import type { IndexTensor } from '../../src/golden/moduleGolden.ts';
+import type { TensorsByKey } from '../../src/parity/moduleParity.ts';
+import type { DType } from '../../src/tensor/dtype.ts';
+
+type Named = Readonly<Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>>;
+
+export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, IndexTensor>>, params: Named, dtype: DType): TensorsByKey {
+  const r = dtype === 'float32' ? Math.fround : (v: number) => v;
+  const x = Array.from(inputs.images!.data, r);
+  const [n, c, h, w] = inputs.images!.shape as [number, number, number, number];
+  const target = indexInputs.target!.data;
+  const cw = Array.from(params['conv.weight']!.data, r);
+  const cb = Array.from(params['conv.bias']!.data, r);
+  const [m, , kh, kw] = params['conv.weight']!.shape as [number, number, number, number];
+  const fw = Array.from(params['fc.weight']!.data, r);
+  const fb = Array.from(params['fc.bias']!.data, r);
+  const classes = fb.length;
+  const [ho, wo] = [h - kh + 1, w - kw + 1];
+  const [po, qo] = [ho / 2, wo / 2];
+  const features = m * po * qo;
+  const xi = (b: number, ch: number, i: number, j: number) => ((b * c + ch) * h + i) * w + j;
+  const zi = (b: number, o: number, i: number, j: number) => ((b * m + o) * ho + i) * wo + j;
+
+  // Convolution (valid, stride 1), ReLU, 2×2 average pooling.
+  const z = new Array<number>(n * m * ho * wo);
+  for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+    let acc = cb[o]!;
+    for (let ch = 0; ch < c; ch++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) acc = r(acc + r(x[xi(b, ch, i + u, j + v)]! * cw[((o * c + ch) * kh + u) * kw + v]!));
+    z[zi(b, o, i, j)] = acc;
+  }
+  const a = z.map((v) => (v <= 0 ? 0 : v));
+  const pooled = new Array<number>(n * features);
+  for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < po; i++) for (let j = 0; j < qo; j++) {
+    let sum = 0;
+    for (let u = 0; u < 2; u++) for (let v = 0; v < 2; v++) sum = r(sum + a[zi(b, o, 2 * i + u, 2 * j + v)]!);
+    pooled[b * features + (o * po + i) * qo + j] = r(sum / 4);
+  }
+  // Linear and cross-entropy (mean).
+  const logits = new Array<number>(n * classes);
+  for (let b = 0; b < n; b++) for (let k = 0; k < classes; k++) {
+    let acc = fb[k]!;
+    for (let f = 0; f < features; f++) acc = r(acc + r(pooled[b * features + f]! * fw[k * features + f]!));
+    logits[b * classes + k] = acc;
+  }
+  let loss = 0;
+  const dLogits = new Array<number>(n * classes);
+  for (let b = 0; b < n; b++) {
+    const row = logits.slice(b * classes, (b + 1) * classes);
+    const mx = Math.max(...row);
+    const e = row.map((v) => r(Math.exp(r(v - mx))));
+    const s = e.reduce((acc, v) => r(acc + v), 0);
+    loss = r(loss - r(r(row[target[b]!]! - mx) - r(Math.log(s))));
+    e.forEach((v, k) => (dLogits[b * classes + k] = r(r(r(v / s) - (k === target[b] ? 1 : 0)) / n)));
+  }
+  loss = r(loss / n);
+
+  const dFw = new Array<number>(classes * features).fill(0);
+  const dFb = new Array<number>(classes).fill(0);
+  const dPooled = new Array<number>(n * features).fill(0);
+  for (let b = 0; b < n; b++) for (let k = 0; k < classes; k++) {
+    const g = dLogits[b * classes + k]!;
+    dFb[k] = r(dFb[k]! + g);
+    for (let f = 0; f < features; f++) {
+      dFw[k * features + f] = r(dFw[k * features + f]! + r(g * pooled[b * features + f]!));
+      dPooled[b * features + f] = r(dPooled[b * features + f]! + r(g * fw[k * features + f]!));
+    }
+  }
+  // Each pooled value's gradient, a quarter to each input of its window, through the ReLU.
+  const dz = new Array<number>(z.length).fill(0);
+  for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+    const zAt = zi(b, o, i, j);
+    dz[zAt] = z[zAt]! <= 0 ? 0 : r(dPooled[b * features + (o * po + (i >> 1)) * qo + (j >> 1)]! / 4);
+  }
+  const dCw = new Array<number>(cw.length).fill(0);
+  const dCb = new Array<number>(m).fill(0);
+  const dx = new Array<number>(x.length).fill(0);
+  for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+    const g = dz[zi(b, o, i, j)]!;
+    dCb[o] = r(dCb[o]! + g);
+    for (let ch = 0; ch < c; ch++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
+      const wAt = ((o * c + ch) * kh + u) * kw + v;
+      dCw[wAt] = r(dCw[wAt]! + r(g * x[xi(b, ch, i + u, j + v)]!));
+      dx[xi(b, ch, i + u, j + v)] = r(dx[xi(b, ch, i + u, j + v)]! + r(g * cw[wAt]!));
+    }
+  }
+  return {
+    loss: { shape: [], data: [loss] },
+    output: { shape: [n, classes], data: logits },
+    'out.conv': { shape: [n, m, ho, wo], data: z },
+    'grad.images': { shape: [n, c, h, w], data: dx },
+    'grad.conv.weight': { shape: [...params['conv.weight']!.shape], data: dCw },
+    'grad.conv.bias': { shape: [m], data: dCb },
+    'grad.fc.weight': { shape: [classes, features], data: dFw },
+    'grad.fc.bias': { shape: [classes], data: dFb },
+  };
+}
