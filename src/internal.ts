@@ -5,6 +5,7 @@ export * from './cli/program.ts';
 export * from './fd/engine.ts';
 export * from './fd/explain.ts';
 export * from './fd/modelProblem.ts';
+export * from './fd/moduleProblem.ts';
 export * from './fd/random.ts';
 export * from './golden/caseSpec.ts';
 export * from './golden/files.ts';

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { EXAMPLE_MODELS } from '../../examples/models/index.ts';
+import { finiteDifferenceCheck } from '../../src/fd/engine.ts';
+import { moduleProblem } from '../../src/fd/moduleProblem.ts';
+import { loadModuleGolden } from '../../src/golden/moduleGolden.ts';
+import { tensor, type NamedTensors } from '../../src/tensor/tensor.ts';
+
+// Finite differences of each example's own TS loss function, with ε_f and the gradients' error
+// bounds taken from the model's graph (float64 against exact arithmetic): no hand derivation.
+describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('finite differences of %s\'s TS loss', (name, model) => {
+  const golden = loadModuleGolden(`examples/models/goldens/${name}.json`);
+  const run = (params: NamedTensors) => model.run({ ...golden, params }, 'float64');
+  const loss = (params: NamedTensors) => Number(run(params).loss!.data[0]);
+  const mine = run(golden.params);
+  const grads = Object.fromEntries(Object.keys(golden.params).map((p) => [p, tensor('float64', mine[`grad.${p}`]!.shape, Float64Array.from(mine[`grad.${p}`]!.data))]));
+
+  it('agree with its analytic gradients, element by element, in float64', () => {
+    const report = finiteDifferenceCheck(moduleProblem(golden, 'float64', loss, grads), { mode: 'full' });
+    expect(report.elements.length).toBeGreaterThan(0);
+    expect(report.elements.filter((e) => e.verdict === 'fail').map((e) => `${e.tensor}[${e.index.join(',')}]`)).toEqual([]);
+  });
+
+  it('catch one gradient element off by 1e-4', () => {
+    const [first] = Object.keys(grads);
+    const wrong = Float64Array.from(grads[first!]!.data);
+    const i = wrong.reduce((best, v, k) => (Math.abs(v) > Math.abs(wrong[best]!) ? k : best), 0);
+    wrong[i] = wrong[i]! * (1 + 1e-4);
+    const report = finiteDifferenceCheck(moduleProblem(golden, 'float64', loss, { ...grads, [first!]: tensor('float64', grads[first!]!.shape, wrong) }), { mode: 'full' });
+    expect(report.elements.filter((e) => e.verdict === 'fail').map((e) => e.tensor)).toEqual([first]);
+  });
+});
