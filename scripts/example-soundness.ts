@@ -13,7 +13,7 @@ import { loadModuleGolden } from '../src/golden/moduleGolden.ts';
 import { checkModuleGolden, compareWithModuleGolden } from '../src/parity/moduleParity.ts';
 import { percent, textTable } from '../src/report/format.ts';
 import { sideLabel, worstShare, type ComparisonRecord } from '../src/tolerance/compare.ts';
-import { findPython } from './lib/python.ts';
+import { findPython } from '../src/capture/python.ts';
 
 const instances = Number(process.argv[2] ?? 50);
 const capture = resolve(import.meta.dirname, '..', 'python', 'capture.py');

@@ -14,9 +14,9 @@ import { OnnxKernelMissing, OnnxOracle } from '../src/onnx/oracle.ts';
 import { checkAgainstFresh } from './lib/check.ts';
 import { GENERATOR, progressDisplay, runGenerator } from './lib/generate.ts';
 import { describeChange, metadataChanges, tensorChanges } from './lib/goldenDiff.ts';
-import { killPoint } from './lib/killPoints.ts';
-import { findPython, GENERATOR_MODULES, PythonMissing } from './lib/python.ts';
-import { recoverInterruptedSwap, replaceDirectory } from './lib/swap.ts';
+import { killPoint } from '../src/capture/killPoints.ts';
+import { findPython, GENERATOR_MODULES, PythonMissing } from '../src/capture/python.ts';
+import { recoverInterruptedSwap, replaceDirectory } from '../src/capture/swap.ts';
 
 const CASE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 /** The JSON Schema the Python generator validates scripts/cases.json with, generated from src/golden/caseSpec.ts. */

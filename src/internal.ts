@@ -1,6 +1,10 @@
 // Everything in gradparity that is not part of the stable API ('gradparity'). It is exported for
 // tools built on gradparity and for experiments; names and signatures may change in any release.
 export * from './errors.ts';
+export * from './capture/capture.ts';
+export * from './capture/killPoints.ts';
+export * from './capture/python.ts';
+export * from './capture/swap.ts';
 export * from './cli/program.ts';
 export * from './fd/engine.ts';
 export * from './fd/explain.ts';

@@ -229,6 +229,18 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action(async (file: string, opts: GradcheckOptions) => setCode(await gradcheckCommand(io, file, opts)));
 
+  program
+    .command('capture')
+    .description('capture your own PyTorch models as goldens (needs PyTorch; the case format is documented in python/capture.py)')
+    .argument('<cases>', 'your Python file defining CASES')
+    .option('--out <dir>', 'the goldens folder to write (default: goldens/ next to the cases file)')
+    .option('--case <name>', 'only this case (repeatable); the folder keeps the others', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--check', 'capture into a temporary folder and fail unless it matches the goldens folder byte for byte')
+    .action(async (file: string, opts: { out?: string; case: string[]; check?: boolean }) => {
+      const { captureModels } = await import('../capture/capture.ts');
+      setCode(await captureModels(file, opts, io));
+    });
+
   return program;
 }
 
@@ -255,7 +267,7 @@ export async function runCli(args: readonly string[], io: Io = processIo): Promi
       return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     // Bad input, or an optional dependency the command needs and cannot find: one line, exit 2.
-    if (err instanceof InputError || (err instanceof Error && (err.name === 'OnnxRuntimeMissing' || err.name === 'OnnxKernelMissing'))) {
+    if (err instanceof InputError || (err instanceof Error && (err.name === 'OnnxRuntimeMissing' || err.name === 'OnnxKernelMissing' || err.name === 'PythonMissing'))) {
       io.err(`gradparity: ${err.message}\n`);
       return EXIT.badInput;
     }

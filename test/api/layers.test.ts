@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 // Each folder of src/ imports only from folders below it: the result type every oracle produces
 // sits low, ops know nothing of models, reports nothing of the main job that feeds them.
-const LAYERS = ['tensor', 'errors', 'results', 'tolerance', 'ops', 'model', 'golden', 'graph', 'fd', 'onnx', 'report', 'parity', 'vitest', 'cli', 'index', 'internal'];
+const LAYERS = ['tensor', 'errors', 'results', 'tolerance', 'ops', 'model', 'golden', 'graph', 'fd', 'onnx', 'report', 'parity', 'capture', 'vitest', 'cli', 'index', 'internal'];
 
 /** The src/ folder (or top-level file) a module belongs to. */
 const layerOf = (path: string) => path.split('/')[0]!.replace(/\.ts$/, '');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -122,7 +122,7 @@ describe('the command line itself', () => {
   it('refuses an unknown command, listing the commands, instead of taking it for a file', async () => {
     const { code, out, err } = await cli('frobnicate', SEED);
     expect([code, out]).toEqual([EXIT.badInput, '']);
-    expect(err).toBe('gradparity: unknown command "frobnicate"; the commands are eval, check, gradcheck, help (see gradparity --help)\n');
+    expect(err).toBe('gradparity: unknown command "frobnicate"; the commands are eval, check, gradcheck, capture, help (see gradparity --help)\n');
   });
 
   it('prints help and exits 2 when given nothing to do', async () => {
@@ -208,3 +208,17 @@ describe('gradparity gradcheck', () => {
     expect(outOfRange.err).toBe('gradparity: goldens/seed-3-4-2.json: --sweep: x[0,7] is outside its shape [1, 3]\n');
   });
 });
+
+describe('gradparity capture', () => {
+  it('names a missing cases file and exits 2, leaving nothing behind', async () => {
+    const { code, err } = await cli('capture', 'no-such-cases.py', '--out', 'no-such-goldens');
+    expect(code).toBe(EXIT.badInput);
+    expect(err).toBe('gradparity: no-such-cases.py: no such cases file\n');
+    expect(existsSync('no-such-goldens')).toBe(false);
+  });
+
+  it('refuses an unknown option with exit 2', async () => {
+    expect((await cli('capture', 'examples/models/cases.py', '--outdir', 'x')).code).toBe(EXIT.badInput);
+  });
+});
+

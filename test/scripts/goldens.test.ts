@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { staleness } from '../../src/golden/freshness.ts';
 import { loadGolden } from '../../src/golden/load.ts';
-import { recoverInterruptedSwap } from '../../scripts/lib/swap.ts';
+import { recoverInterruptedSwap } from '../../src/capture/swap.ts';
 
 // The driver (scripts/goldens.ts) is tested with a stand-in generator that copies committed
 // goldens, so staging, validation, change reports and the atomic replacement run without torch.

@@ -1,6 +1,6 @@
 """Atomically exchanges two directories: after it, each path names what the other named.
 
-    python3 scripts/swap_dirs.py A B
+    python3 python/swap_dirs.py A B
 
 Exit 0 on success, 3 when the system has no atomic exchange (the caller falls back), 1 on any
 other error. Linux: renameat2(RENAME_EXCHANGE); macOS: renamex_np(RENAME_SWAP). There is no

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { basename, dirname, join } from 'node:path';
 import { killPoint } from './killPoints.ts';
 
-const SWAP_HELPER = join(import.meta.dirname, '..', 'swap_dirs.py');
+const SWAP_HELPER = join(import.meta.dirname, '..', '..', 'python', 'swap_dirs.py');
 
 function journalPath(target: string): string {
   return join(dirname(target), `.${basename(target)}-swap.json`);
@@ -35,7 +35,7 @@ export function recoverInterruptedSwap(target: string): string | null {
 /**
  * Replaces `target` by `staging` so that, at every moment, `target` is the complete old set or
  * the complete new set. With an atomic exchange (Linux renameat2, macOS renamex_np, through
- * scripts/swap_dirs.py) no observer can see anything else. Without one, a journal records the
+ * python/swap_dirs.py) no observer can see anything else. Without one, a journal records the
  * two renames and recoverInterruptedSwap restores the old set if the process dies between them.
  */
 export function replaceDirectory(staging: string, target: string, python: string | null): void {
