@@ -61,11 +61,20 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
   const { CASES_FILE, GENERATOR_SOURCES, staleMessage, staleness } = await import('../golden/freshness.ts');
   const { checkGolden, passed, reportInputOf } = await import('../parity/checkGoldens.ts');
   const { summaryTable } = await import('../report/summary.ts');
+  const { isModuleGoldenFile, loadModuleGolden } = await import('../golden/moduleGolden.ts');
+  const { checkModuleGolden } = await import('../parity/moduleParity.ts');
   const checks: Awaited<ReturnType<typeof checkGolden>>[] = [];
+  // Goldens of your own models (gradparity capture): torch and onnxruntime against the bound of the model's graph.
+  const moduleChecks: { name: string; records: Awaited<ReturnType<typeof checkModuleGolden>> }[] = [];
   const inputFailures: { file: string; message: string }[] = [];
   // A golden or graph that cannot be read is reported and the others are still checked.
   for (const file of files) {
     try {
+      if (isModuleGoldenFile(file)) {
+        const golden = loadModuleGolden(file);
+        moduleChecks.push({ name: golden.name, records: await checkModuleGolden(golden) });
+        continue;
+      }
       const golden = loadGolden(file);
       // In the gradparity repository itself, say when a golden lags behind its spec or generator.
       if (existsSync(CASES_FILE) && GENERATOR_SOURCES.every((f) => existsSync(f))) {
@@ -81,12 +90,14 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
   }
   for (const note of new Set(checks.flatMap((c) => c.notes))) io.err(`gradparity: note: ${note}\n`);
   const { buildReport } = await import('../report/parityReport.ts');
-  const report = buildReport(reportInputOf(checks, inputFailures));
-  if (checks.length > 0) io.out(`${summaryTable(report.records)}\n`);
-  const failed = checks.filter((c) => !passed(c));
+  const input = reportInputOf(checks, inputFailures);
+  const report = buildReport({ ...input, records: [...input.records, ...moduleChecks.flatMap((c) => c.records)] });
+  const cases = checks.length + moduleChecks.length;
+  if (cases > 0) io.out(`${summaryTable(report.records)}\n`);
+  const failed = [...checks.filter((c) => !passed(c)), ...moduleChecks.filter((c) => c.records.some((r) => r.verdict === 'fail'))];
   const verdict = failed.length === 0 && inputFailures.length === 0
-    ? `all ${checks.length} cases within their derived bounds`
-    : [failed.length > 0 ? `${failed.length} of ${checks.length} cases failed` : '', inputFailures.length > 0 ? `${inputFailures.length} input(s) could not be checked` : ''].filter(Boolean).join('; ');
+    ? `all ${cases} cases within their derived bounds`
+    : [failed.length > 0 ? `${failed.length} of ${cases} cases failed` : '', inputFailures.length > 0 ? `${inputFailures.length} input(s) could not be checked` : ''].filter(Boolean).join('; ');
   io.out(`\n${verdict}\n`);
   if (process.env.GITHUB_ACTIONS === 'true') {
     const { failureAnnotations } = await import('../report/annotations.ts');

@@ -67,6 +67,15 @@ export interface ModuleGolden {
 /** Whether a parsed JSON document is a module golden (and not an MLP golden or something else). */
 export const isModuleGoldenJson = (json: unknown): boolean => typeof json === 'object' && json !== null && (json as { kind?: unknown }).kind === 'module';
 
+/** Whether a file holds a module golden (its `kind`); unreadable or invalid JSON is left to the loaders to report. */
+export function isModuleGoldenFile(file: string): boolean {
+  try {
+    return isModuleGoldenJson(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and checks a module golden: schema, digests, shapes, the file name; an InputError names the file and the JSON path. */
 export function loadModuleGolden(file: string): ModuleGolden {
   let text: string;
