@@ -36,7 +36,6 @@ import hashlib
 import importlib.util
 import inspect
 import json
-import math
 import os
 import platform
 import re
@@ -52,10 +51,11 @@ import torch  # noqa: E402
 from torch.nn.utils.stateless import functional_call  # noqa: E402
 
 from export_graph import ONNX_OPSET, ExportError, decomposition_table, export_joint  # noqa: E402
+from golden_json import NonFiniteTensor, encode_tensor  # noqa: E402
 
 SCHEMA_VERSION = 1
 CAPTURE_FILE = Path(__file__).resolve()
-SOURCES = [CAPTURE_FILE, CAPTURE_FILE.parent / "export_graph.py"]
+SOURCES = [CAPTURE_FILE, CAPTURE_FILE.parent / "export_graph.py", CAPTURE_FILE.parent / "golden_json.py"]
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 FIELDS = {"name", "description", "build", "inputs", "loss", "record", "seed"}
@@ -113,18 +113,11 @@ def load_cases(path: Path, selected: list[str]) -> list[dict]:
 
 
 def encode(t: torch.Tensor) -> dict:
-    """A tensor as {dtype, shape, sha256, data}, exact through JSON (as the case generator writes them)."""
-    t = t.detach().contiguous()
-    array = t.numpy()
-    if t.dtype == torch.int64:
-        dtype, data, raw = "int64", [int(v) for v in array.reshape(-1)], array.astype("<i8").tobytes()
-    else:
-        dtype = {torch.float32: "float32", torch.float64: "float64"}[t.dtype]
-        data = [float(v) for v in array.reshape(-1)]
-        raw = array.astype("<f4" if dtype == "float32" else "<f8").tobytes()
-        if not all(math.isfinite(v) for v in data):
-            raise CaptureError(f"a non-finite value in a {dtype} tensor of shape {list(t.shape)}")
-    return {"dtype": dtype, "shape": list(t.shape), "sha256": hashlib.sha256(raw).hexdigest(), "data": data}
+    """python/golden_json.py's encoding, with a non-finite value as a CaptureError."""
+    try:
+        return encode_tensor(t)
+    except NonFiniteTensor as err:
+        raise CaptureError(str(err)) from None
 
 
 def seeded(case: dict):

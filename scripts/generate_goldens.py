@@ -40,11 +40,12 @@ from op_table import LOSS_OPS, MODULE_OPS, loss_shape, parameter_shapes, result_
 
 sys.path.insert(0, str(ROOT / "python"))
 from export_graph import ONNX_OPSET, ExportError, decomposition_table, export_joint  # noqa: E402
+import golden_json  # noqa: E402
 
 SCHEMA_VERSION = 2
 GENERATOR_FILE = Path(__file__).resolve()
 # Everything that decides what a golden holds; their SHA-256, together, is the provenance's.
-GENERATOR_SOURCES = [GENERATOR_FILE, ROOT / "scripts" / "op_table.py", ROOT / "scripts" / "case_specs.py", ROOT / "python" / "export_graph.py"]
+GENERATOR_SOURCES = [GENERATOR_FILE, ROOT / "scripts" / "op_table.py", ROOT / "scripts" / "case_specs.py", ROOT / "python" / "export_graph.py", ROOT / "python" / "golden_json.py"]
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -244,21 +245,11 @@ def export_onnx(case: dict, inputs: dict[str, torch.Tensor], path: Path) -> dict
 
 
 def encode_tensor(t: torch.Tensor) -> dict:
-    """A tensor as {dtype, shape, sha256, data}. Python's float repr is the shortest decimal that
-    parses back to the same binary64, and every float32 is exactly a binary64, so `data` survives
-    JSON bit-exactly; sha256 over the little-endian bytes lets the loader prove it did."""
-    t = t.detach().contiguous()
-    array = t.numpy()
-    if t.dtype == torch.int64:
-        dtype, data = "int64", [int(v) for v in array.reshape(-1)]
-        raw = array.astype("<i8").tobytes()
-    else:
-        dtype = {torch.float32: "float32", torch.float64: "float64"}[t.dtype]
-        data = [float(v) for v in array.reshape(-1)]
-        raw = array.astype("<f4" if dtype == "float32" else "<f8").tobytes()
-    if dtype != "int64" and not all(math.isfinite(v) for v in data):
-        raise SpecError(f"non-finite value in a {dtype} tensor of shape {list(t.shape)}")
-    return {"dtype": dtype, "shape": list(t.shape), "sha256": hashlib.sha256(raw).hexdigest(), "data": data}
+    """python/golden_json.py's encoding, with a non-finite value as the generator's own error."""
+    try:
+        return golden_json.encode_tensor(t)
+    except golden_json.NonFiniteTensor as err:
+        raise SpecError(str(err)) from None
 
 
 def encode_results(results: dict, inputs_rounded: bool) -> dict:

@@ -69,7 +69,7 @@ describe('toMatchGolden on a module golden', () => {
 describe('the example goldens are fresh', () => {
   it.each(EXAMPLE_MODELS.map((m) => [m.name] as const))('%s was captured by the current python/capture.py and python/export_graph.py', (name) => {
     const golden = loadModuleGolden(`examples/models/goldens/${name}.json`);
-    const sources = createHash('sha256').update(Buffer.concat(['python/capture.py', 'python/export_graph.py'].map((f) => readFileSync(f)))).digest('hex');
+    const sources = createHash('sha256').update(Buffer.concat(['python/capture.py', 'python/export_graph.py', 'python/golden_json.py'].map((f) => readFileSync(f)))).digest('hex');
     expect(golden.provenance.captureSha256, 'stale: run npm run capture -- examples/models/cases.py').toBe(sources);
   });
 });
