@@ -11,7 +11,8 @@ CASES.py is your file. It defines CASES, a list of plain dicts, one per case:
         {
             "name": "layernorm-block",              # lowercase letters, digits, dashes: the file name
             "description": "LayerNorm, Linear, GELU and a residual",
-            "build": lambda: Block(8),              # a torch.nn.Module, built afresh (seeded)
+            "build": lambda: Block(8),              # a torch.nn.Module, built afresh (seeded), or a
+                                                    # plain function of the inputs (no parameters)
             "inputs": lambda g: {"x": torch.randn(4, 8, generator=g, dtype=torch.float64)},
             "loss": lambda out, inputs: out.pow(2).mean(),   # a scalar from the outputs
             "record": ["ln", "fc"],                 # optional: submodules whose outputs to keep
@@ -120,13 +121,31 @@ def encode(t: torch.Tensor) -> dict:
         raise CaptureError(str(err)) from None
 
 
+class FunctionModule(torch.nn.Module):
+    """A plain function of tensors as a module without parameters: its inputs get the gradients."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, **inputs):
+        return self.function(**inputs)
+
+
+def forward_parameters(module: torch.nn.Module):
+    """The names the module's forward (or the wrapped function) takes."""
+    return inspect.signature(module.function if isinstance(module, FunctionModule) else module.forward).parameters
+
+
 def seeded(case: dict):
     """The module and the inputs, from the case's seed, in float64 (integer inputs as int64)."""
     seed = case.get("seed", 0)
     torch.manual_seed(seed)
     module = case["build"]()
     if not isinstance(module, torch.nn.Module):
-        raise CaptureError(f"case {case['name']}.build: returned a {type(module).__name__}, not a torch.nn.Module")
+        if not callable(module):
+            raise CaptureError(f"case {case['name']}.build: returned a {type(module).__name__}, not a torch.nn.Module or a function")
+        module = FunctionModule(module)
     module = module.double()
     inputs = case["inputs"](torch.Generator().manual_seed(seed))
     if not isinstance(inputs, dict) or not inputs:
@@ -159,7 +178,7 @@ def run(case: dict, module: torch.nn.Module, inputs: dict, params: dict[str, tor
         handles.append(submodules[name].register_forward_hook(lambda _m, _i, out, key=f"out.{name}": recorded.__setitem__(key, out)))
     try:
         # Inputs the module's forward takes go to it; the others (a target) reach only the loss.
-        accepted = inspect.signature(module.forward).parameters
+        accepted = forward_parameters(module)
         outputs = outputs_by_key(functional_call(module, params, (), {k: v for k, v in inputs.items() if k in accepted}))
     finally:
         for h in handles:

@@ -123,4 +123,12 @@ CASES = [
         "record": ["conv"],
         "seed": 5,
     },
+    {
+        "name": "function-tanh-bilinear",
+        "description": "A plain function of tensors, no module: Σ_j tanh(x·W)·y per row, with x, W and y all inputs (and all with gradients); loss mean(out²).",
+        "build": lambda: (lambda x, w, y: (torch.tanh(x @ w) * y).sum(dim=1)),
+        "inputs": lambda g: {"x": torch.randn(3, 4, generator=g, dtype=torch.float64), "w": torch.randn(4, 2, generator=g, dtype=torch.float64), "y": torch.randn(3, 2, generator=g, dtype=torch.float64)},
+        "loss": lambda out, inputs: out.pow(2).mean(),
+        "seed": 6,
+    },
 ]

@@ -3,6 +3,7 @@ import type { TensorsByKey } from '../../src/parity/moduleParity.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
 import { causalSelfAttention } from './causalSelfAttention.ts';
 import { embeddingBagMean } from './embeddingBagMean.ts';
+import { functionTanhBilinear } from './functionTanhBilinear.ts';
 import { residualLayerNormGelu } from './residualLayerNormGelu.ts';
 import { smallCnn } from './smallCnn.ts';
 import { tanhRnn } from './tanhRnn.ts';
@@ -23,4 +24,5 @@ export const EXAMPLE_MODELS: readonly { readonly name: string; run(given: Exampl
   { name: 'tanh-rnn-unrolled', run: (g, dtype) => tanhRnn(g.inputs, g.params, dtype) },
   { name: 'causal-self-attention', run: (g, dtype) => causalSelfAttention(g.inputs, g.params, dtype) },
   { name: 'small-cnn', run: (g, dtype) => smallCnn(g.inputs, g.indexInputs, g.params, dtype) },
+  { name: 'function-tanh-bilinear', run: (g, dtype) => functionTanhBilinear(g.inputs, dtype) },
 ];

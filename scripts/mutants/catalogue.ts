@@ -449,4 +449,11 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     edits: [{ find: 'dz[zAt] = z[zAt]! <= 0 ? 0 : r(dPooled[b * features + (o * po + (i >> 1)) * qo + (j >> 1)]! / 4);', replace: 'dz[zAt] = z[zAt]! <= 0 ? 0 : dPooled[b * features + (o * po + (i >> 1)) * qo + (j >> 1)]!;' }],
     closedBy: 'small-cnn',
   },
+  {
+    id: 'function-input-grad-drops-factor',
+    description: 'the gradient of an input of a plain function forgets its partner factor: ∂(t·y)/∂y taken as 1, not t',
+    file: 'examples/models/functionTanhBilinear.ts',
+    edits: [{ find: 'const dy = t.map((v, i) => r(dOut[Math.floor(i / outs)]! * v));', replace: 'const dy = t.map((_v, i) => dOut[Math.floor(i / outs)]!);' }],
+    closedBy: 'function-tanh-bilinear',
+  },
 ];

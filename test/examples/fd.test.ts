@@ -9,10 +9,12 @@ import { tensor, type NamedTensors } from '../../src/tensor/tensor.ts';
 // bounds taken from the model's graph (float64 against exact arithmetic): no hand derivation.
 describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('finite differences of %s\'s TS loss', (name, model) => {
   const golden = loadModuleGolden(`examples/models/goldens/${name}.json`);
-  const run = (params: NamedTensors) => model.run({ ...golden, params }, 'float64');
-  const loss = (params: NamedTensors) => Number(run(params).loss!.data[0]);
-  const mine = run(golden.params);
-  const grads = Object.fromEntries(Object.keys(golden.params).map((p) => [p, tensor('float64', mine[`grad.${p}`]!.shape, Float64Array.from(mine[`grad.${p}`]!.data))]));
+  const pick = (point: NamedTensors, names: string[]) => Object.fromEntries(names.map((n) => [n, point[n]!]));
+  const [inputNames, paramNames] = [Object.keys(golden.inputs), Object.keys(golden.params)];
+  const run = (point: NamedTensors) => model.run({ ...golden, inputs: pick(point, inputNames), params: pick(point, paramNames) }, 'float64');
+  const loss = (point: NamedTensors) => Number(run(point).loss!.data[0]);
+  const mine = run({ ...golden.inputs, ...golden.params });
+  const grads = Object.fromEntries([...inputNames, ...paramNames].map((p) => [p, tensor('float64', mine[`grad.${p}`]!.shape, Float64Array.from(mine[`grad.${p}`]!.data))]));
 
   it('agree with its analytic gradients, element by element, in float64', () => {
     const report = finiteDifferenceCheck(moduleProblem(golden, 'float64', loss, grads), { mode: 'full' });
@@ -21,7 +23,7 @@ describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('finite differenc
   });
 
   it('catch one gradient element off by 1e-4', () => {
-    const [first] = Object.keys(grads);
+    const first = paramNames[0] ?? inputNames[0];
     const wrong = Float64Array.from(grads[first!]!.data);
     const i = wrong.reduce((best, v, k) => (Math.abs(v) > Math.abs(wrong[best]!) ? k : best), 0);
     wrong[i] = wrong[i]! * (1 + 1e-4);
