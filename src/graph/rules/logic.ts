@@ -14,7 +14,8 @@ function broadcast2(ctx: NodeContext, ...xs: GValue[]) {
   return { shape, n: elementCount(shape), index: xs.map((x) => broadcastIndex(x.shape, shape)) };
 }
 
-function comparison(op: string, holds: (a: number, b: number) => boolean): GraphOpRule {
+/** A rule for a binary op with a boolean result: `decide` gives each element's value and whether the sides may disagree on it. */
+function booleanBinary(op: string, decide: (x: GValue, y: GValue, ia: number, ib: number) => readonly [value: boolean, uncertain: boolean]): GraphOpRule {
   return {
     op,
     policy: '§2.3',
@@ -24,42 +25,32 @@ function comparison(op: string, holds: (a: number, b: number) => boolean): Graph
       const data = new Float64Array(n);
       const uncertain = new Uint8Array(n);
       for (let i = 0; i < n; i++) {
-        const [ia, ib] = [index[0]![i]!, index[1]![i]!];
-        const [a, b] = [x.data[ia]!, y.data[ib]!];
-        data[i] = holds(a, b) ? 1 : 0;
-        if (x.kind === 'bool' || y.kind === 'bool') uncertain[i] = x.uncertain[ia]! | y.uncertain[ib]!;
-        else {
-          const margin = totalAt(x.bound, ia) + totalAt(y.bound, ib);
-          uncertain[i] = margin > 0 && Math.abs(a - b) <= margin ? 1 : 0;
-        }
+        const [value, unsure] = decide(x, y, index[0]![i]!, index[1]![i]!);
+        data[i] = value ? 1 : 0;
+        uncertain[i] = unsure ? 1 : 0;
       }
       return [graphValue('bool', shape, data, undefined, uncertain)];
     },
   };
 }
 
-function logical(op: string, f: (a: boolean, b: boolean) => boolean): GraphOpRule {
-  return {
-    op,
-    policy: '§2.3',
-    apply(inputs, ctx) {
-      const [x, y] = [required(inputs, 0, ctx), required(inputs, 1, ctx)];
-      const { shape, n, index } = broadcast2(ctx, x, y);
-      const data = new Float64Array(n);
-      const uncertain = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
-        const [ia, ib] = [index[0]![i]!, index[1]![i]!];
-        const [a, b] = [x.data[ia]! !== 0, y.data[ib]! !== 0];
-        data[i] = f(a, b) ? 1 : 0;
-        // Uncertain unless flipping the uncertain operands cannot change the result.
-        const outcomes = new Set<boolean>();
-        for (const fa of x.uncertain[ia] ? [a, !a] : [a]) for (const fb of y.uncertain[ib] ? [b, !b] : [b]) outcomes.add(f(fa, fb));
-        uncertain[i] = outcomes.size > 1 ? 1 : 0;
-      }
-      return [graphValue('bool', shape, data, undefined, uncertain)];
-    },
-  };
-}
+/** A comparison: uncertain where float operands are within their bounds of each other (booleans: where either is). */
+const comparison = (op: string, holds: (a: number, b: number) => boolean) =>
+  booleanBinary(op, (x, y, ia, ib) => {
+    const [a, b] = [x.data[ia]!, y.data[ib]!];
+    if (x.kind === 'bool' || y.kind === 'bool') return [holds(a, b), (x.uncertain[ia]! | y.uncertain[ib]!) === 1];
+    const margin = totalAt(x.bound, ia) + totalAt(y.bound, ib);
+    return [holds(a, b), margin > 0 && Math.abs(a - b) <= margin];
+  });
+
+/** And, Or: uncertain unless flipping the uncertain operands cannot change the result. */
+const logical = (op: string, f: (a: boolean, b: boolean) => boolean) =>
+  booleanBinary(op, (x, y, ia, ib) => {
+    const [a, b] = [x.data[ia]! !== 0, y.data[ib]! !== 0];
+    const outcomes = new Set<boolean>();
+    for (const fa of x.uncertain[ia] ? [a, !a] : [a]) for (const fb of y.uncertain[ib] ? [b, !b] : [b]) outcomes.add(f(fa, fb));
+    return [f(a, b), outcomes.size > 1];
+  });
 
 const where: GraphOpRule = {
   op: 'Where',
