@@ -160,6 +160,14 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
     return g.reshape(n, c, ho * kh, wo * kw)
 
 
+def max_pool2d_with_indices_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode, indices):
+    # Each window's gradient goes to the input element its forward picked (indices, flat per
+    # plane): a scatter_add, which exports as ScatterElements with reduction add.
+    n, c = self.shape[0], self.shape[1]
+    flat = torch.zeros(n, c, self.shape[2] * self.shape[3], dtype=grad_output.dtype)
+    return flat.scatter_add(2, indices.reshape(n, c, -1), grad_output.reshape(n, c, -1)).reshape(self.shape)
+
+
 OWN_DECOMPOSITIONS = {
     torch.ops.aten.nll_loss_forward.default: nll_loss_forward,
     torch.ops.aten.nll_loss_backward.default: nll_loss_backward,
@@ -170,11 +178,13 @@ OWN_DECOMPOSITIONS = {
     torch.ops.aten.embedding_dense_backward.default: embedding_dense_backward,
     torch.ops.aten.convolution_backward.default: convolution_backward,
     torch.ops.aten.avg_pool2d_backward.default: avg_pool2d_backward,
+    torch.ops.aten.max_pool2d_with_indices_backward.default: max_pool2d_with_indices_backward,
 }
 # Ours stand in for torch's where 1.13's are wrong for our cases (NLL); the rest are added.
 ADDED_DECOMPOSITIONS = (
     torch.ops.aten.var_mean.correction, torch.ops.prims.convert_element_type.default,
     torch.ops.aten.convolution_backward.default, torch.ops.aten.avg_pool2d_backward.default,
+    torch.ops.aten.max_pool2d_with_indices_backward.default,
 )
 
 

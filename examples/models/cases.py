@@ -79,6 +79,19 @@ class SmallCnn(torch.nn.Module):
         return self.fc(self.pool(torch.relu(self.conv(images))).flatten(1))
 
 
+class MaxPoolCnn(torch.nn.Module):
+    """Conv2d(1, 2, 3) → ReLU → MaxPool2d(2) → Linear to 3 classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, 3)
+        self.pool = torch.nn.MaxPool2d(2)
+        self.fc = torch.nn.Linear(2 * 2 * 2, 3)
+
+    def forward(self, images):
+        return self.fc(self.pool(torch.relu(self.conv(images))).flatten(1))
+
+
 CASES = [
     {
         "name": "residual-layernorm-gelu",
@@ -130,5 +143,14 @@ CASES = [
         "inputs": lambda g: {"x": torch.randn(3, 4, generator=g, dtype=torch.float64), "w": torch.randn(4, 2, generator=g, dtype=torch.float64), "y": torch.randn(3, 2, generator=g, dtype=torch.float64)},
         "loss": lambda out, inputs: out.pow(2).mean(),
         "seed": 6,
+    },
+    {
+        "name": "maxpool-cnn",
+        "description": "Conv2d(1, 2, 3), ReLU, MaxPool2d(2) and Linear(8, 3) on 3 images of 6×6; cross-entropy.",
+        "build": lambda: MaxPoolCnn(),
+        "inputs": lambda g: {"images": torch.randn(3, 1, 6, 6, generator=g, dtype=torch.float64), "target": torch.tensor([2, 0, 1])},
+        "loss": lambda out, inputs: torch.nn.functional.cross_entropy(out, inputs["target"]),
+        "record": ["conv"],
+        "seed": 7,
     },
 ]

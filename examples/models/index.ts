@@ -25,4 +25,5 @@ export const EXAMPLE_MODELS: readonly { readonly name: string; run(given: Exampl
   { name: 'causal-self-attention', run: (g, dtype) => causalSelfAttention(g.inputs, g.params, dtype) },
   { name: 'small-cnn', run: (g, dtype) => smallCnn(g.inputs, g.indexInputs, g.params, dtype) },
   { name: 'function-tanh-bilinear', run: (g, dtype) => functionTanhBilinear(g.inputs, dtype) },
+  { name: 'maxpool-cnn', run: (g, dtype) => smallCnn(g.inputs, g.indexInputs, g.params, dtype, 'max') },
 ];

@@ -1,12 +1,13 @@
-// examples/models/cases.py's SmallCnn by hand: Conv2d(1, 2, 3) → ReLU → AvgPool2d(2) → Linear(8, 3),
-// cross-entropy averaged over the batch, and the backward pass through all of it.
+// examples/models/cases.py's SmallCnn (and MaxPoolCnn) by hand: Conv2d(1, 2, 3) → ReLU →
+// AvgPool2d(2) (or MaxPool2d(2)) → Linear(8, 3), cross-entropy averaged over the batch, and the
+// backward pass through all of it.
 import type { IndexTensor } from '../../src/golden/moduleGolden.ts';
 import type { TensorsByKey } from '../../src/parity/moduleParity.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
 
 type Named = Readonly<Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>>;
 
-export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, IndexTensor>>, params: Named, dtype: DType): TensorsByKey {
+export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, IndexTensor>>, params: Named, dtype: DType, pool: 'average' | 'max' = 'average'): TensorsByKey {
   const r = dtype === 'float32' ? Math.fround : (v: number) => v;
   const x = Array.from(inputs.images!.data, r);
   const [n, c, h, w] = inputs.images!.shape as [number, number, number, number];
@@ -32,10 +33,19 @@ export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, Ind
   }
   const a = z.map((v) => (v <= 0 ? 0 : v));
   const pooled = new Array<number>(n * features);
+  // Max pooling: the first largest element of each window (row-major, as torch picks it) carries the gradient.
+  const picked = new Array<number>(n * features);
   for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < po; i++) for (let j = 0; j < qo; j++) {
+    const window = [0, 1, 2, 3].map((k) => zi(b, o, 2 * i + (k >> 1), 2 * j + (k & 1)));
+    const at = b * features + (o * po + i) * qo + j;
+    if (pool === 'max') {
+      picked[at] = window.reduce((best, w) => (a[w]! > a[best]! ? w : best), window[0]!);
+      pooled[at] = a[picked[at]!]!;
+      continue;
+    }
     let sum = 0;
     for (let u = 0; u < 2; u++) for (let v = 0; v < 2; v++) sum = r(sum + a[zi(b, o, 2 * i + u, 2 * j + v)]!);
-    pooled[b * features + (o * po + i) * qo + j] = r(sum / 4);
+    pooled[at] = r(sum / 4);
   }
   // Linear and cross-entropy (mean).
   const logits = new Array<number>(n * classes);
@@ -69,7 +79,9 @@ export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, Ind
   }
   // Each pooled value's gradient, a quarter to each input of its window, through the ReLU.
   const dz = new Array<number>(z.length).fill(0);
-  for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+  if (pool === 'max') {
+    picked.forEach((w, at) => (dz[w] = z[w]! <= 0 ? 0 : dPooled[at]!));
+  } else for (let b = 0; b < n; b++) for (let o = 0; o < m; o++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
     const zAt = zi(b, o, i, j);
     dz[zAt] = z[zAt]! <= 0 ? 0 : r(dPooled[b * features + (o * po + (i >> 1)) * qo + (j >> 1)]! / 4);
   }

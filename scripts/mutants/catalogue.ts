@@ -456,4 +456,11 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     edits: [{ find: 'const dy = t.map((v, i) => r(dOut[Math.floor(i / outs)]! * v));', replace: 'const dy = t.map((_v, i) => dOut[Math.floor(i / outs)]!);' }],
     closedBy: 'function-tanh-bilinear',
   },
+  {
+    id: 'max-pool-backward-averaged',
+    description: 'max pooling\'s backward divides the gradient by the window size, as if it were an average',
+    file: 'examples/models/smallCnn.ts',
+    edits: [{ find: 'picked.forEach((w, at) => (dz[w] = z[w]! <= 0 ? 0 : dPooled[at]!));', replace: 'picked.forEach((w, at) => (dz[w] = z[w]! <= 0 ? 0 : r(dPooled[at]! / 4)));' }],
+    closedBy: 'maxpool-cnn',
+  },
 ];

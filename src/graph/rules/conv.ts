@@ -96,6 +96,47 @@ const averagePool: GraphOpRule = {
   },
 };
 
+/**
+ * MaxPool (no pads, no dilation), with its optional Indices output (flat over the whole input, as
+ * ONNX defines them). The maximum rounds nothing and |max_A − max_B| ≤ max_i |a_i − b_i| (§2.1,
+ * as ReduceMax). The index is exact, unless another element of the window is within the bounds of
+ * the maximum: then the two sides may pick different elements, route the gradient to different
+ * places, and no rule here describes that, so it is an error naming the window.
+ */
+const maxPool: GraphOpRule = {
+  op: 'MaxPool',
+  policy: '§2.1',
+  apply(inputs, ctx) {
+    const x = required(inputs, 0, ctx);
+    if (x.shape.length !== 4) return ctx.fail('is not 2-D; the rule covers [N, C, H, W] inputs');
+    if (ints(ctx, 'pads', [0, 0, 0, 0]).some((p) => p !== 0) || ctx.attr<number>('ceil_mode', 0) !== 0 || ints(ctx, 'dilations', [1, 1]).some((d) => d !== 1) || ctx.attr<number>('storage_order', 0) !== 0) {
+      return ctx.fail('pads, dilates, rounds up or stores column-major, which has no rule');
+    }
+    const [kh, kw] = ints(ctx, 'kernel_shape', []) as [number, number];
+    const [sh, sw] = ints(ctx, 'strides', [1, 1]) as [number, number];
+    const [n, c, h, wd] = x.shape as [number, number, number, number];
+    const [ho, wo] = [Math.floor((h - kh) / sh) + 1, Math.floor((wd - kw) / sw) + 1];
+    const shape = [n, c, ho, wo];
+    const count = elementCount(shape);
+    const data = new Float64Array(count);
+    const where = new Float64Array(count);
+    const bound = zeroBound(shape, count);
+    const xTotal = totals(x.bound);
+    for (let o = 0; o < count; o++) {
+      const [plane, i, j] = [Math.floor(o / (ho * wo)), Math.floor(o / wo) % ho, o % wo];
+      const window: number[] = [];
+      for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) window.push((plane * h + i * sh + u) * wd + j * sw + v);
+      const best = window.reduce((b, ix) => (x.data[ix]! > x.data[b]! ? ix : b), window[0]!);
+      const rival = window.find((ix) => ix !== best && xTotal[ix]! + xTotal[best]! > 0 && x.data[best]! - x.data[ix]! <= xTotal[ix]! + xTotal[best]!);
+      if (rival !== undefined) return ctx.fail(`window ${o} has elements ${best} and ${rival} within their bounds of each other: the sides may pick different maxima`);
+      data[o] = x.data[best]!;
+      where[o] = best;
+      for (const p of BOUND_PARTS) bound.parts[p][o] = Math.max(...window.map((ix) => x.bound.parts[p][ix]!));
+    }
+    return [graphValue('float', shape, data, bound), graphValue('int', shape, where)];
+  },
+};
+
 const pad: GraphOpRule = {
   op: 'Pad',
   policy: '§2.6',
@@ -129,4 +170,4 @@ const pad: GraphOpRule = {
   },
 };
 
-export const CONV_RULES: readonly GraphOpRule[] = [conv, averagePool, pad];
+export const CONV_RULES: readonly GraphOpRule[] = [conv, averagePool, maxPool, pad];
