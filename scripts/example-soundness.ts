@@ -12,6 +12,7 @@ import { EXAMPLE_MODELS } from '../examples/models/index.ts';
 import { loadModuleGolden } from '../src/golden/moduleGolden.ts';
 import { checkModuleGolden, compareWithModuleGolden } from '../src/parity/moduleParity.ts';
 import { percent, textTable } from '../src/report/format.ts';
+import { worstShareByPair } from '../src/report/summary.ts';
 import { sideLabel, worstShare, type ComparisonRecord } from '../src/tolerance/compare.ts';
 import { findPython } from '../src/capture/python.ts';
 
@@ -27,19 +28,15 @@ try {
   const outside: string[] = [];
   const pairs = ['torch:float32~torch:float64', 'onnx:float32~torch:float32', 'onnx:float64~torch:float64', 'yours:float32~torch:float32', 'yours:float64~torch:float64'];
   for (const model of EXAMPLE_MODELS) {
-    const worst = new Map<string, number>();
-    let elements = 0;
+    const records: ComparisonRecord[] = [];
     for (let k = 0; k < instances; k++) {
       const golden = loadModuleGolden(join(dir, `${model.name}-i${k}.json`));
-      const records: ComparisonRecord[] = [...(await checkModuleGolden(golden))];
-      for (const dtype of ['float32', 'float64'] as const) records.push(...compareWithModuleGolden(golden, dtype, model.run(golden, dtype)));
-      for (const r of records) {
-        const pair = `${sideLabel(r.actual)}~${sideLabel(r.expected)}`;
-        worst.set(pair, Math.max(worst.get(pair) ?? 0, worstShare(r)));
-        elements += r.numel;
-        if (r.verdict === 'fail') outside.push(`${golden.name} ${r.tensor} ${pair}: ${percent(worstShare(r))}`);
-      }
+      const mine = [...(await checkModuleGolden(golden)), ...(['float32', 'float64'] as const).flatMap((dtype) => compareWithModuleGolden(golden, dtype, model.run(golden, dtype)))];
+      for (const r of mine.filter((r) => r.verdict === 'fail')) outside.push(`${golden.name} ${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)}: ${percent(worstShare(r))}`);
+      records.push(...mine);
     }
+    const worst = worstShareByPair(records);
+    const elements = records.reduce((n, r) => n + r.numel, 0);
     rows.push([model.name, String(instances), String(elements), ...pairs.map((p) => (worst.has(p) ? percent(worst.get(p)!) : '-'))]);
   }
   console.log(textTable(['model', 'instances', 'elements', ...pairs], rows));

@@ -11,6 +11,7 @@ import { loadOnnxGraph } from '../src/graph/onnxFile.ts';
 import { graphBoundRecords, graphToRecordRatios } from '../src/parity/graphBounds.ts';
 import { referenceRuns } from '../src/parity/compare.ts';
 import { percent, sci, textTable } from '../src/report/format.ts';
+import { worstShareByPair } from '../src/report/summary.ts';
 import { sideLabel, worstShare } from '../src/tolerance/compare.ts';
 
 const dir = process.argv[2] ?? 'goldens';
@@ -24,12 +25,8 @@ for (const file of listGoldenFiles(dir)) {
   const ops = new Set(loadOnnxGraph(golden.onnx.path).nodes.map((n) => n.op));
   const ts = referenceRuns(golden);
   const records = await graphBoundRecords(golden, ts);
-  const worst = new Map<string, number>();
-  for (const r of records) {
-    const pair = r.actual.source === 'onnx' ? 'onnx~torch' : `${sideLabel(r.actual)}~${sideLabel(r.expected)}`;
-    worst.set(pair, Math.max(worst.get(pair) ?? 0, worstShare(r)));
-    if (r.verdict === 'fail') failures.push(`${golden.name} ${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)}: ${percent(worstShare(r))} of the graph bound`);
-  }
+  const worst = worstShareByPair(records, (r) => (r.actual.source === 'onnx' ? 'onnx~torch' : `${sideLabel(r.actual)}~${sideLabel(r.expected)}`));
+  for (const r of records.filter((r) => r.verdict === 'fail')) failures.push(`${golden.name} ${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)}: ${percent(worstShare(r))} of the graph bound`);
   const elements = records.reduce((n, r) => n + r.numel, 0);
   rows.push([golden.name, String(ops.size), String(elements), ...PAIRS.map((p) => (worst.has(p) ? percent(worst.get(p)!) : '-'))]);
   for (const r of graphToRecordRatios(golden, ts)) {

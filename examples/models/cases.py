@@ -67,25 +67,12 @@ class CausalSelfAttention(torch.nn.Module):
 
 
 class SmallCnn(torch.nn.Module):
-    """Conv2d(1, 2, 3) → ReLU → AvgPool2d(2) → Linear to 3 classes."""
+    """Conv2d(1, 2, 3) → ReLU → AvgPool2d(2) or MaxPool2d(2) → Linear to 3 classes."""
 
-    def __init__(self):
+    def __init__(self, pool: type = torch.nn.AvgPool2d):
         super().__init__()
         self.conv = torch.nn.Conv2d(1, 2, 3)
-        self.pool = torch.nn.AvgPool2d(2)
-        self.fc = torch.nn.Linear(2 * 2 * 2, 3)
-
-    def forward(self, images):
-        return self.fc(self.pool(torch.relu(self.conv(images))).flatten(1))
-
-
-class MaxPoolCnn(torch.nn.Module):
-    """Conv2d(1, 2, 3) → ReLU → MaxPool2d(2) → Linear to 3 classes."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = torch.nn.Conv2d(1, 2, 3)
-        self.pool = torch.nn.MaxPool2d(2)
+        self.pool = pool(2)
         self.fc = torch.nn.Linear(2 * 2 * 2, 3)
 
     def forward(self, images):
@@ -147,7 +134,7 @@ CASES = [
     {
         "name": "maxpool-cnn",
         "description": "Conv2d(1, 2, 3), ReLU, MaxPool2d(2) and Linear(8, 3) on 3 images of 6×6; cross-entropy.",
-        "build": lambda: MaxPoolCnn(),
+        "build": lambda: SmallCnn(torch.nn.MaxPool2d),
         "inputs": lambda g: {"images": torch.randn(3, 1, 6, 6, generator=g, dtype=torch.float64), "target": torch.tensor([2, 0, 1])},
         "loss": lambda out, inputs: torch.nn.functional.cross_entropy(out, inputs["target"]),
         "record": ["conv"],

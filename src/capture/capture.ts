@@ -5,7 +5,8 @@ import { InputError } from '../errors.ts';
 import { loadModuleGolden } from '../golden/moduleGolden.ts';
 import { checkModuleGolden } from '../parity/moduleParity.ts';
 import { percent } from '../report/format.ts';
-import { sideLabel, worstShare } from '../tolerance/compare.ts';
+import { worstShareByPair } from '../report/summary.ts';
+import { sideLabel } from '../tolerance/compare.ts';
 import { findPython } from './python.ts';
 import { recoverInterruptedSwap, replaceDirectory } from './swap.ts';
 
@@ -58,8 +59,7 @@ export async function captureModels(casesFile: string, opts: CaptureOptions, io:
     let failed = 0;
     for (const { case: name, seconds } of captured) {
       const records = await checkModuleGolden(loadModuleGolden(join(staging, `${name}.json`)));
-      const worst = new Map<string, number>();
-      for (const r of records) worst.set(`${sideLabel(r.actual)}~${sideLabel(r.expected)}`, Math.max(worst.get(`${sideLabel(r.actual)}~${sideLabel(r.expected)}`) ?? 0, worstShare(r)));
+      const worst = worstShareByPair(records);
       const bad = records.filter((r) => r.verdict === 'fail');
       io.out(`${name}: captured in ${seconds.toFixed(2)} s; ${[...worst].map(([pair, share]) => `${pair} ${percent(share)}`).join(', ')} of the graph bound${bad.length > 0 ? ` — FAIL: ${bad.map((r) => `${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)}`).join(', ')}` : ''}\n`);
       failed += bad.length;

@@ -91,7 +91,8 @@ function schemaError(file: string, error: z.ZodError): InputError {
   return new InputError(file, (first?.path ?? []) as PathSegment[], `${first?.message ?? 'invalid'}${more}`);
 }
 
-function sha256Of(data: Float32Array | Float64Array | BigInt64Array): string {
+/** SHA-256 of a typed array's little-endian bytes, as the Python producers write it. */
+export function sha256Of(data: Float32Array | Float64Array | BigInt64Array): string {
   // Typed arrays hold host byte order; the digests are over little-endian bytes.
   return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
 }

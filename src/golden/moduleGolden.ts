@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { InputError, type PathSegment } from '../errors.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
+import { sha256Of } from './load.ts';
 
 // A golden of your own model, written by `npm run capture` (python/capture.py): any PyTorch
 // module, its inputs and parameters by name, everything torch computed in float32 and float64
@@ -104,8 +104,7 @@ export function loadModuleGolden(file: string): ModuleGolden {
     if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) fail([...path, 'data'], `holds ${t.data.length} values for shape [${t.shape.join(', ')}]`);
     const typed = t.dtype === 'int64' ? BigInt64Array.from(t.data, (v) => BigInt(v)) : t.dtype === 'float32' ? Float32Array.from(t.data) : Float64Array.from(t.data);
     if (t.dtype === 'float32' && t.data.some((v, i) => !Object.is(typed[i], v))) fail([...path, 'data'], 'holds a value that is not a float32 number');
-    const digest = createHash('sha256').update(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength)).digest('hex');
-    if (digest !== t.sha256) fail([...path, 'sha256'], 'does not match data: the numbers changed after torch wrote them');
+    if (sha256Of(typed) !== t.sha256) fail([...path, 'sha256'], 'does not match data: the numbers changed after torch wrote them');
     return typed;
   };
   const float = (t: z.infer<typeof TensorJson>, path: PathSegment[]): Tensor => {

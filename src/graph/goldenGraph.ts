@@ -18,24 +18,26 @@ export function floatInput(t: Tensor, sides: Sides): GValue {
   return graphValue('float', t.shape, held, inputDifference(t, sides));
 }
 
-// A golden's bounds for given sides never change: computed once per golden object and sides.
-const cache = new WeakMap<GoldenCase, Map<string, ReadonlyMap<TensorKey, GValue>>>();
+/**
+ * `compute(golden, sides)`, computed once per golden object and sides: a golden's bounds for
+ * given sides never change. The values are shared, not copied.
+ */
+export function oncePerGoldenAndSides<G extends object, R>(compute: (golden: G, sides: Sides) => R): (golden: G, sides: Sides) => R {
+  const cache = new WeakMap<G, Map<string, R>>();
+  return (golden, sides) => {
+    const mine = cache.get(golden) ?? new Map<string, R>();
+    cache.set(golden, mine);
+    const key = sides.join(':');
+    if (!mine.has(key)) mine.set(key, compute(golden, sides));
+    return mine.get(key)!;
+  };
+}
 
 /**
  * The graph-derived values and bounds of every result of a golden's ONNX training graph, for a
- * comparison between `sides`, by result key. Computed once per golden and sides; the values are
- * shared, not copied.
+ * comparison between `sides`, by result key (computed once per golden and sides).
  */
-export function graphBounds(golden: GoldenCase, sides: Sides): ReadonlyMap<TensorKey, GValue> {
-  const mine = cache.get(golden) ?? new Map<string, ReadonlyMap<TensorKey, GValue>>();
-  cache.set(golden, mine);
-  const key = sides.join(':');
-  const known = mine.get(key);
-  if (known !== undefined) return known;
-  const computed = computeGraphBounds(golden, sides);
-  mine.set(key, computed);
-  return computed;
-}
+export const graphBounds: (golden: GoldenCase, sides: Sides) => ReadonlyMap<TensorKey, GValue> = oncePerGoldenAndSides(computeGraphBounds);
 
 function computeGraphBounds(golden: GoldenCase, sides: Sides): Map<TensorKey, GValue> {
   const { x, target, params, lossGrad } = golden.inputs;

@@ -1,4 +1,4 @@
-import { worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
+import { sideLabel, worstShare, type ComparisonRecord } from '../tolerance/compare.ts';
 import { percent, textTable } from './format.ts';
 import { matrixColumns } from './markdown.ts';
 
@@ -28,4 +28,11 @@ export function summaryTable(records: readonly ComparisonRecord[]): string {
     return [name, ...columns.map((c) => cell(mine.filter(c.matches))), failed.length === 0 ? 'pass' : `FAIL (${failed.length} comparison${failed.length === 1 ? '' : 's'})`];
   });
   return textTable(['case', ...columns.map((c) => c.title), 'verdict'], rows);
+}
+
+/** The largest share of its bound any element used, per pair of sides (labelled `actual~expected`, or by `label`). */
+export function worstShareByPair(records: readonly ComparisonRecord[], label = (r: ComparisonRecord) => `${sideLabel(r.actual)}~${sideLabel(r.expected)}`): Map<string, number> {
+  const worst = new Map<string, number>();
+  for (const r of records) worst.set(label(r), Math.max(worst.get(label(r)) ?? 0, worstShare(r)));
+  return worst;
 }

@@ -1,11 +1,12 @@
 import { BOUND_PARTS, totals, zeroBound } from '../../tolerance/errorBound.ts';
-import { elementCount, graphValue } from '../values.ts';
+import { elementCount, graphValue, type GValue } from '../values.ts';
+import { maxOverGroups, sumOverGroups } from './reduce.ts';
 import { required, type GraphOpRule, type NodeContext } from './types.ts';
 
-// 2-D convolution, average pooling and constant padding. A convolution's output element is a
-// dot product of K = C·kh·kw input and weight pairs (and a bias): the matrix product's rule of
-// docs/tolerance-policy.md §2.1 with that K. Average pooling is a mean over its window (§2.1), and
-// padding only moves values (§2.6).
+// 2-D convolution, pooling and constant padding. A convolution's output element is a dot product
+// of K = C·kh·kw input and weight pairs (and a bias): the matrix product's rule of
+// docs/tolerance-policy.md §2.1 with that K. Pooling reduces each window as ReduceMean or
+// ReduceMax reduce their groups (§2.1), and padding only moves values (§2.6).
 
 function ints(ctx: NodeContext, name: string, fallback: readonly number[]): number[] {
   return [...(ctx.optionalAttr(name) as readonly number[] | undefined ?? fallback)];
@@ -60,80 +61,62 @@ const conv: GraphOpRule = {
   },
 };
 
+/**
+ * The windows of an unpadded 2-D pooling: the output shape, and for each output element the
+ * input elements of its window, row-major (the order in which a first maximum is picked).
+ */
+function poolWindows(x: GValue, ctx: NodeContext): { shape: number[]; windows: number[][] } {
+  if (x.shape.length !== 4) return ctx.fail('is not 2-D; the rule covers [N, C, H, W] inputs');
+  if (ints(ctx, 'pads', [0, 0, 0, 0]).some((p) => p !== 0) || ctx.attr<number>('ceil_mode', 0) !== 0 || ints(ctx, 'dilations', [1, 1]).some((d) => d !== 1) || ctx.attr<number>('storage_order', 0) !== 0) {
+    return ctx.fail('pads, dilates, rounds up or stores column-major, which has no rule');
+  }
+  const [kh, kw] = ints(ctx, 'kernel_shape', []) as [number, number];
+  const [sh, sw] = ints(ctx, 'strides', [1, 1]) as [number, number];
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [ho, wo] = [Math.floor((h - kh) / sh) + 1, Math.floor((wd - kw) / sw) + 1];
+  const shape = [n, c, ho, wo];
+  const windows = Array.from({ length: elementCount(shape) }, (_, o) => {
+    const [plane, i, j] = [Math.floor(o / (ho * wo)), Math.floor(o / wo) % ho, o % wo];
+    const window: number[] = [];
+    for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) window.push((plane * h + i * sh + u) * wd + j * sw + v);
+    return window;
+  });
+  return { shape, windows };
+}
+
+/** AveragePool: a mean over each window, ReduceMean's rule (§2.1). */
 const averagePool: GraphOpRule = {
   op: 'AveragePool',
   policy: '§2.1',
   apply(inputs, ctx) {
     const x = required(inputs, 0, ctx);
-    if (x.shape.length !== 4) return ctx.fail('is not 2-D; the rule covers [N, C, H, W] inputs');
-    if (ints(ctx, 'pads', [0, 0, 0, 0]).some((p) => p !== 0) || ctx.attr<number>('ceil_mode', 0) !== 0) return ctx.fail('pads or rounds up, which has no rule');
-    const [kh, kw] = ints(ctx, 'kernel_shape', []) as [number, number];
-    const [sh, sw] = ints(ctx, 'strides', [1, 1]) as [number, number];
-    const [n, c, h, wd] = x.shape as [number, number, number, number];
-    const [ho, wo] = [Math.floor((h - kh) / sh) + 1, Math.floor((wd - kw) / sw) + 1];
-    const shape = [n, c, ho, wo];
-    const count = elementCount(shape);
-    const data = new Float64Array(count);
-    const bound = zeroBound(shape, count);
-    const k = kh * kw;
-    for (let o = 0; o < count; o++) {
-      const [plane, i, j] = [Math.floor(o / (ho * wo)), Math.floor(o / wo) % ho, o % wo];
-      let sum = 0;
-      let magnitude = 0;
-      for (let u = 0; u < kh; u++) {
-        for (let v = 0; v < kw; v++) {
-          const ix = (plane * h + i * sh + u) * wd + j * sw + v;
-          sum += x.data[ix]!;
-          magnitude += Math.abs(x.data[ix]!);
-          for (const p of BOUND_PARTS) bound.parts[p][o]! += x.bound.parts[p][ix]! / k;
-        }
-      }
-      data[o] = sum / k;
-      // The window's sum (γ_{k−1}), then the division by k (or a product by a rounded 1/k).
-      bound.parts.arithmetic[o]! += (ctx.r.gamma(k - 1) * magnitude) / k + ctx.r.ulps(2) * Math.abs(data[o]!) + ctx.r.underflow(k + 1);
-    }
-    return [graphValue('float', shape, data, bound)];
+    const { shape, windows } = poolWindows(x, ctx);
+    return [sumOverGroups(x, windows, shape, true, ctx)];
   },
 };
 
 /**
- * MaxPool (no pads, no dilation), with its optional Indices output (flat over the whole input, as
- * ONNX defines them). The maximum rounds nothing and |max_A − max_B| ≤ max_i |a_i − b_i| (§2.1,
- * as ReduceMax). The index is exact, unless another element of the window is within the bounds of
- * the maximum: then the two sides may pick different elements, route the gradient to different
- * places, and no rule here describes that, so it is an error naming the window.
+ * MaxPool, with its optional Indices output (flat over the whole input, as ONNX defines them):
+ * ReduceMax's rule over each window (§2.1). The index is exact, unless another element of the
+ * window is within the bounds of the maximum: then the two sides may pick different elements and
+ * route the gradient to different places, which no rule here describes, so it is an error naming
+ * the window.
  */
 const maxPool: GraphOpRule = {
   op: 'MaxPool',
   policy: '§2.1',
   apply(inputs, ctx) {
     const x = required(inputs, 0, ctx);
-    if (x.shape.length !== 4) return ctx.fail('is not 2-D; the rule covers [N, C, H, W] inputs');
-    if (ints(ctx, 'pads', [0, 0, 0, 0]).some((p) => p !== 0) || ctx.attr<number>('ceil_mode', 0) !== 0 || ints(ctx, 'dilations', [1, 1]).some((d) => d !== 1) || ctx.attr<number>('storage_order', 0) !== 0) {
-      return ctx.fail('pads, dilates, rounds up or stores column-major, which has no rule');
-    }
-    const [kh, kw] = ints(ctx, 'kernel_shape', []) as [number, number];
-    const [sh, sw] = ints(ctx, 'strides', [1, 1]) as [number, number];
-    const [n, c, h, wd] = x.shape as [number, number, number, number];
-    const [ho, wo] = [Math.floor((h - kh) / sh) + 1, Math.floor((wd - kw) / sw) + 1];
-    const shape = [n, c, ho, wo];
-    const count = elementCount(shape);
-    const data = new Float64Array(count);
-    const where = new Float64Array(count);
-    const bound = zeroBound(shape, count);
+    const { shape, windows } = poolWindows(x, ctx);
     const xTotal = totals(x.bound);
-    for (let o = 0; o < count; o++) {
-      const [plane, i, j] = [Math.floor(o / (ho * wo)), Math.floor(o / wo) % ho, o % wo];
-      const window: number[] = [];
-      for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) window.push((plane * h + i * sh + u) * wd + j * sw + v);
+    const where = new Float64Array(windows.length);
+    for (const [o, window] of windows.entries()) {
       const best = window.reduce((b, ix) => (x.data[ix]! > x.data[b]! ? ix : b), window[0]!);
       const rival = window.find((ix) => ix !== best && xTotal[ix]! + xTotal[best]! > 0 && x.data[best]! - x.data[ix]! <= xTotal[ix]! + xTotal[best]!);
       if (rival !== undefined) return ctx.fail(`window ${o} has elements ${best} and ${rival} within their bounds of each other: the sides may pick different maxima`);
-      data[o] = x.data[best]!;
       where[o] = best;
-      for (const p of BOUND_PARTS) bound.parts[p][o] = Math.max(...window.map((ix) => x.bound.parts[p][ix]!));
     }
-    return [graphValue('float', shape, data, bound), graphValue('int', shape, where)];
+    return [maxOverGroups(x, windows, shape), graphValue('int', shape, where)];
   },
 };
 

@@ -38,28 +38,50 @@ function reduction(op: 'ReduceSum' | 'ReduceMean', axesFrom: 'input' | 'attribut
       if (given === undefined && axesFrom === 'input' && ctx.attr<number>('noop_with_empty_axes', 0) === 1) return [x];
       const axes = (given ?? x.shape.map((_, k) => k)).map((a) => normalizeAxis(a, x.shape.length));
       const { out, members } = groups(x.shape, axes);
-      const keep = ctx.attr<number>('keepdims', 1) === 1;
-      const shape = keep ? out : out.filter((_, k) => !axes.includes(k));
-      const data = new Float64Array(members.length);
-      const bound = zeroBound(shape, members.length);
-      members.forEach((group, j) => {
-        const n = group.length;
-        const scale = op === 'ReduceMean' ? 1 / n : 1;
-        let sum = 0;
-        let magnitude = 0;
-        for (const i of group) {
-          sum += x.data[i]!;
-          magnitude += Math.abs(x.data[i]!);
-          for (const p of BOUND_PARTS) bound.parts[p][j]! += scale * x.bound.parts[p][i]!;
-        }
-        data[j] = sum * scale;
-        bound.parts.arithmetic[j]! += scale * (ctx.r.gamma(n - 1) * magnitude + ctx.r.underflow(n));
-        // The mean divides (or multiplies by a rounded 1/n): two roundings of the result.
-        if (op === 'ReduceMean') bound.parts.arithmetic[j]! += ctx.r.ulps(2) * Math.abs(data[j]!) + ctx.r.underflow(1);
-      });
-      return [graphValue('float', shape, data, bound)];
+      const shape = ctx.attr<number>('keepdims', 1) === 1 ? out : out.filter((_, k) => !axes.includes(k));
+      return [sumOverGroups(x, members, shape, op === 'ReduceMean', ctx)];
     },
   };
+}
+
+/**
+ * The sum (or mean) of each group of x's elements, with its bound: the members' bounds summed,
+ * γ_{n−1}·Σ|x| and n underflows for a sum of n terms in any order, and for a mean the division's
+ * two roundings (a division, or a product by a rounded 1/n). ReduceSum, ReduceMean and
+ * AveragePool (whose groups are its windows) all reduce this way.
+ */
+export function sumOverGroups(x: GValue, members: readonly (readonly number[])[], shape: readonly number[], mean: boolean, ctx: NodeContext): GValue {
+  const data = new Float64Array(members.length);
+  const bound = zeroBound(shape, members.length);
+  members.forEach((group, j) => {
+    const n = group.length;
+    const scale = mean ? 1 / n : 1;
+    let sum = 0;
+    let magnitude = 0;
+    for (const i of group) {
+      sum += x.data[i]!;
+      magnitude += Math.abs(x.data[i]!);
+      for (const p of BOUND_PARTS) bound.parts[p][j]! += scale * x.bound.parts[p][i]!;
+    }
+    data[j] = sum * scale;
+    bound.parts.arithmetic[j]! += scale * (ctx.r.gamma(n - 1) * magnitude + ctx.r.underflow(n));
+    if (mean) bound.parts.arithmetic[j]! += ctx.r.ulps(2) * Math.abs(data[j]!) + ctx.r.underflow(1);
+  });
+  return graphValue('float', shape, data, bound);
+}
+
+/**
+ * The largest element of each group, with no rounding: |max_A − max_B| ≤ max_i |a_i − b_i|, so
+ * each part takes its largest member's (an upper bound of the total). ReduceMax and MaxPool.
+ */
+export function maxOverGroups(x: GValue, members: readonly (readonly number[])[], shape: readonly number[]): GValue {
+  const data = new Float64Array(members.length);
+  const bound = zeroBound(shape, members.length);
+  members.forEach((group, j) => {
+    data[j] = Math.max(...group.map((i) => x.data[i]!));
+    for (const part of BOUND_PARTS) bound.parts[part][j] = Math.max(...group.map((i) => x.bound.parts[part][i]!));
+  });
+  return graphValue('float', shape, data, bound);
 }
 
 /** A [rows, cols] float matrix view of a 1-D or 2-D value, transposed on request. */
@@ -140,7 +162,6 @@ const matMul: GraphOpRule = {
   },
 };
 
-/** ReduceMax: no rounding, and |max_A − max_B| ≤ max_i |a_i − b_i|, so each part takes its largest element's (an upper bound of the total). */
 const reduceMax: GraphOpRule = {
   op: 'ReduceMax',
   policy: '§2.1',
@@ -148,14 +169,7 @@ const reduceMax: GraphOpRule = {
     const x = required(inputs, 0, ctx);
     const axes = ((ctx.optionalAttr('axes') as readonly number[] | undefined) ?? x.shape.map((_, k) => k)).map((a) => normalizeAxis(a, x.shape.length));
     const { out, members } = groups(x.shape, axes);
-    const shape = ctx.attr<number>('keepdims', 1) === 1 ? out : out.filter((_, k) => !axes.includes(k));
-    const data = new Float64Array(members.length);
-    const bound = zeroBound(shape, members.length);
-    members.forEach((group, j) => {
-      data[j] = Math.max(...group.map((i) => x.data[i]!));
-      for (const part of BOUND_PARTS) bound.parts[part][j] = Math.max(...group.map((i) => x.bound.parts[part][i]!));
-    });
-    return [graphValue('float', shape, data, bound)];
+    return [maxOverGroups(x, members, ctx.attr<number>('keepdims', 1) === 1 ? out : out.filter((_, k) => !axes.includes(k)))];
   },
 };
 
