@@ -380,6 +380,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="directory to write <case>.json into")
     parser.add_argument("--case", action="append", default=[], help="only this case (repeatable)")
+    parser.add_argument("--cases", type=Path, default=CASES_FILE, help="the case specs (default: scripts/cases.json; `npm run bench` passes its own)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
@@ -390,7 +391,7 @@ def main() -> int:
     # says nothing about these graphs; it would only bury the generator's own output.
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant type is missing")
     try:
-        cases = load_cases(args.case)
+        cases = load_cases(args.case, args.cases)
         args.out.mkdir(parents=True, exist_ok=True)
         for index, case in enumerate(cases):
             started = time.perf_counter()

@@ -124,7 +124,7 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'linear-forward-drops-bias',
     description: 'Linear forward forgets to add the bias',
     file: LINEAR,
-    edits: [{ find: 'z.data[b * out + j] = bias === null ? acc : round(acc + bias.data[j]!);', replace: 'z.data[b * out + j] = acc;' }],
+    edits: [{ find: 'if (bias === null) return acc;', replace: 'return acc;' }],
   },
   {
     id: 'input-grad-off-by-one',

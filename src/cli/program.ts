@@ -121,6 +121,7 @@ interface GradcheckOptions {
   directions: number;
   seed: number;
   divideBy: 'actual' | 'nominal';
+  truncation: 'always' | 'when-needed';
   sweep?: { tensor: string; index: number[] };
   explain?: { tensor: string; index: number[] };
 }
@@ -147,11 +148,13 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
   }
   const fdOptions = {
     step: opts.step, mode: opts.mode, richardson: opts.richardson ?? false,
-    directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy,
+    directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy, truncation: opts.truncation,
   };
+  const { goldenFullCheck } = await import('../fd/parallel.ts');
   let report;
   try {
-    report = finiteDifferenceCheck(modelProblem(golden, dtype), fdOptions);
+    // Full mode runs on every core (Note [Full mode on every core]); the report is the same.
+    report = fdOptions.mode === 'full' ? await goldenFullCheck(golden, dtype, fdOptions) : finiteDifferenceCheck(modelProblem(golden, dtype), fdOptions);
   } catch (err) {
     if (err instanceof StepTooSmall) throw new InputError(file, null, `--step: ${err.message}`);
     throw err;
@@ -235,6 +238,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--directions <k>', 'directional mode: number of random unit directions').default(8).argParser(parsePositiveInt))
     .addOption(new Option('--seed <n>', 'seed for the directions').default(0).argParser(parseSeed))
     .addOption(new Option('--divide-by <what>', 'divide by the step actually taken, or by the nominal 2h').choices(['actual', 'nominal']).default('actual'))
+    .addOption(new Option('--truncation <when>', 'full mode: estimate the truncation error with a second step at every element, or only where the first step leaves the verdict in doubt').choices(['always', 'when-needed']).default('when-needed'))
     .addOption(new Option('--explain <element>', 'explain this element\'s drift (default: the largest relative drift), e.g. x[0,0]').argParser(parseElement))
     .addOption(new Option('--sweep <element>', 'instead: error against step from 1e-1 to 1e-9 for one element, e.g. x[0,0]').argParser(parseElement))
     .option('--json', 'machine-readable output')

@@ -103,17 +103,19 @@ function conclude(element: FdElementCheck, remedies: readonly Remedy[]): DriftCo
  * where the float32 bound was too wide to see it.
  */
 export function explainDrift(problemFor: ProblemFor, report: FdReport, chosen?: { tensor: string; index: readonly number[] }): DriftExplanation | undefined {
-  const element = chosen
+  const found = chosen
     ? report.elements.find((e) => e.tensor === chosen.tensor && e.index.join() === chosen.index.join())
     : largestDrift(report.elements);
-  if (element === undefined || element.absDiff === 0) return undefined;
-  const { bound } = element;
-  const resolution = ulpOf(report.loss, report.dtype) / Math.abs(element.step.actual);
-  const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson };
+  if (found === undefined || found.absDiff === 0) return undefined;
+  // An explanation shows every part of the bound: the truncation part too, estimated.
+  const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson, truncation: 'always' };
   const recheck = (dtype: DType, step: FdOptions['step']) => {
     const problem = problemFor(dtype);
-    return checkOneElement(problem, element.tensor, ravelIndex(element.index, problem.point[element.tensor]!.shape), { ...options, step });
+    return checkOneElement(problem, found.tensor, ravelIndex(found.index, problem.point[found.tensor]!.shape), { ...options, step });
   };
+  const element = found.truncationEstimated === false ? recheck(report.dtype, report.options.step) : found;
+  const { bound } = element;
+  const resolution = ulpOf(report.loss, report.dtype) / Math.abs(element.step.actual);
   const remedies: Remedy[] = [];
   if (report.options.step !== 'auto') remedies.push({ label: '--step auto', check: recheck(report.dtype, 'auto') });
   if (report.dtype === 'float32') {

@@ -1,11 +1,26 @@
 import type { GoldenCase } from '../golden/load.ts';
 import { modelBounds, objectiveError } from '../model/bounds.ts';
-import { branchFingerprint, forward, runModel } from '../model/sequential.ts';
+import { branchFingerprint, forward, runModel, type ModelInputs } from '../model/sequential.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { gradKey } from '../results/keys.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { cast, type NamedTensors } from '../tensor/tensor.ts';
 import { totals } from '../tolerance/errorBound.ts';
 import type { Evaluation, FdProblem } from './engine.ts';
+import { IncrementalModel } from './incrementalModel.ts';
+
+/**
+ * Everything a model's finite-difference problem is made of, as plain data (typed arrays and
+ * JSON): what a worker thread receives to build the same problem (src/fd/parallel.ts).
+ */
+export interface ModelProblemData {
+  readonly spec: ModelSpec;
+  readonly inputs: ModelInputs;
+  readonly dtype: DType;
+  readonly lossError: number;
+  readonly analytic: NamedTensors;
+  readonly analyticError: Readonly<Record<string, Float64Array>>;
+}
 
 /**
  * A golden's model as a finite-difference problem: the TS loss (the objective Σ lossGrad·loss for
@@ -16,10 +31,29 @@ import type { Evaluation, FdProblem } from './engine.ts';
  * module's (ReLU's activation pattern), so that a step across a kink is recognised.
  */
 export function modelProblem(golden: GoldenCase, dtype: DType, analyticOverride?: NamedTensors): FdProblem {
+  return problemFromData(modelProblemData(golden, dtype, analyticOverride));
+}
+
+/** modelProblem's parts: the TS run, its bounds, and the gradient to check. */
+export function modelProblemData(golden: GoldenCase, dtype: DType, analyticOverride?: NamedTensors): ModelProblemData {
   const { spec, inputs } = golden;
   const run = runModel(spec, inputs, dtype);
   const sides = [dtype, 'exact'] as const;
   const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: run.fwd.inputs, sides });
+  const names = ['x', ...Object.keys(inputs.params)];
+  return {
+    spec,
+    inputs,
+    dtype,
+    lossError: objectiveError(bounds, run.fwd, sides),
+    analytic: analyticOverride ?? run.bwd.grads,
+    analyticError: Object.fromEntries(names.map((name) => [name, totals(bounds.get(gradKey(name))!)])),
+  };
+}
+
+/** The problem itself: the objective over x and the parameters, and its one-element steps. */
+export function problemFromData(data: ModelProblemData): FdProblem {
+  const { spec, inputs, dtype } = data;
   const point: NamedTensors = { x: cast(inputs.x, dtype) };
   for (const [name, t] of Object.entries(inputs.params)) point[name] = cast(t, dtype);
   const objective = (p: NamedTensors): Evaluation => {
@@ -27,12 +61,16 @@ export function modelProblem(golden: GoldenCase, dtype: DType, analyticOverride?
     const fwd = forward(spec, { ...inputs, x: x!, params }, dtype);
     return { value: fwd.objective, branches: branchFingerprint(fwd) };
   };
+  // One-element steps re-evaluate only what the element reaches, bit-identically (Note [Re-evaluating only what a perturbation changes]).
+  // Built on the first step: directional mode never takes one.
+  let incremental: IncrementalModel | undefined;
   return {
     dtype,
     point,
     objective,
-    lossError: objectiveError(bounds, run.fwd, sides),
-    analytic: analyticOverride ?? run.bwd.grads,
-    analyticError: Object.fromEntries(Object.keys(point).map((name) => [name, totals(bounds.get(gradKey(name))!)])),
+    perturbed: (name, i, value) => (incremental ??= new IncrementalModel(spec, inputs, dtype)).evaluate(name, i, value),
+    lossError: data.lossError,
+    analytic: data.analytic,
+    analyticError: data.analyticError,
   };
 }

@@ -1,4 +1,4 @@
-import { lossOp, moduleOp } from '../ops/registry.ts';
+import { lossOp, moduleOp, type ModuleSpec } from '../ops/registry.ts';
 import { floatTarget, withFloatTarget } from '../ops/types.ts';
 import type { Target } from '../ops/types.ts';
 import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
@@ -200,13 +200,23 @@ export function lossAndGrads(spec: ModelSpec, inputs: ModelInputs, dtype: DType)
   return { loss: fwd.loss, logits: fwd.logits, grads: backward(fwd).grads };
 }
 
+/** The piece (ModuleOp.piece) of every element of a module's input, one character each; '' for a smooth op. */
+function pieces(spec: ModuleSpec, input: Tensor): string {
+  const { piece } = moduleOp(spec);
+  if (piece === undefined) return '';
+  // latin1 maps each byte to its own character, so no two patterns share a string.
+  const bytes = Buffer.alloc(input.data.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = piece(spec, input.data[i]!);
+  return bytes.toString('latin1');
+}
+
 /**
  * A fingerprint of the smooth piece the model is on at these inputs: every branching module's
  * fingerprint of its input, and the loss's of the logits (L1's kink). Equal strings, same piece;
  * finite differences watch it for kinks.
  */
 export function branchFingerprint(fwd: ForwardTrace): string {
-  const modules = fwd.spec.modules.map((m, i) => moduleOp(m).branches?.(m, fwd.modules[i]!.input) ?? '');
+  const modules = fwd.spec.modules.map((m, i) => pieces(m, fwd.modules[i]!.input));
   const loss = lossOp(fwd.spec.loss).branches?.(fwd.spec.loss, fwd.logits, fwd.inputs.target) ?? '';
   return [...modules, loss].join('|');
 }

@@ -20,7 +20,9 @@ export interface ElementwiseDefinition<S extends { readonly op: string }> {
 }
 
 function map(t: Tensor, f: (v: number, i: number) => number): Tensor {
-  return tensor(dtypeOf(t.data), t.shape, Array.from(t.data, f));
+  const out = tensor(dtypeOf(t.data), t.shape);
+  for (let i = 0; i < t.data.length; i++) out.data[i] = f(t.data[i]!, i);
+  return out;
 }
 
 /** Runs `formula` on tracked elements and gathers the results' bounds into one ErrorBound. */
@@ -49,6 +51,7 @@ export function elementwise<S extends { readonly op: string }>(def: ElementwiseD
     outFeatures: (_spec, inFeatures) => inFeatures,
     parameters: () => [],
     formula: { forward: def.forward, backward: def.backward },
+    elementwise: true,
     forward(spec, input, _params, dtype) {
       const a = valueArith(dtype);
       return map(input, (x) => def.forward(a, x, spec));
@@ -75,10 +78,11 @@ export function elementwise<S extends { readonly op: string }>(def: ElementwiseD
     ...(def.kinks === undefined
       ? {}
       : {
-          // Which interval between the kinks each element is in, one character per element.
-          branches: (spec: S, input: Tensor) => {
-            const kinks = def.kinks!(spec);
-            return Buffer.from(Array.from(input.data, (x) => kinks.filter((k) => x > k).length)).toString('latin1');
+          // Which interval between the kinks x is in: how many kinks lie below it.
+          piece: (spec: S, x: number) => {
+            let below = 0;
+            for (const k of def.kinks!(spec)) if (x > k) below++;
+            return below;
           },
         }),
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rounderFor, type DType } from '../tensor/dtype.ts';
+import { allocate, rounderFor, type DType, type FloatArray } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
 import { ones, operand, productBound } from '../tolerance/product.ts';
 import type { ModuleOp } from './types.ts';
@@ -16,32 +16,198 @@ export const LinearSpec = z.strictObject({
 export type LinearSpec = z.infer<typeof LinearSpec>;
 
 export function linearForward(a: Tensor, weight: Tensor, bias: Tensor | null, dtype: DType): Tensor {
-  const round = rounderFor(dtype);
   const [batch = 0, n = 0] = a.shape;
   const out = weight.shape[0] ?? 0;
   const z = tensor(dtype, [batch, out]);
-  const [x, w] = [a.data, weight.data];
+  const four = dtype === 'float32' ? dot4Float32 : dot4Float64;
+  const one = dtype === 'float32' ? dotFloat32 : dotFloat64;
   for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < out; j++) {
-      // The float64 loop needs no rounding; keeping it apart lets V8 compile both tightly.
-      const acc = dtype === 'float32' ? dotFloat32(x, b * n, w, j * n, n) : dotFloat64(x, b * n, w, j * n, n);
-      z.data[b * out + j] = bias === null ? acc : round(acc + bias.data[j]!);
+    const xb = b * n;
+    // Four outputs of a row at a time: the same x row against four weight rows.
+    let j = 0;
+    for (; j + 4 <= out; j += 4) {
+      four(a.data, xb, xb, xb, xb, weight.data, j * n, (j + 1) * n, (j + 2) * n, (j + 3) * n, n);
+      for (let q = 0; q < 4; q++) z.data[b * out + j + q] = withBias(block[q]!, bias, j + q, dtype);
     }
+    for (; j < out; j++) z.data[b * out + j] = withBias(one(a.data, xb, weight.data, j * n, n), bias, j, dtype);
   }
   return z;
 }
 
+/** z[·, j] alone: what finite differences recompute when weight[j, ·] or bias[j] moves. */
+export function linearColumn(a: Tensor, weight: Tensor, bias: Tensor | null, dtype: DType, j: number): FloatArray {
+  const [batch = 0, n = 0] = a.shape;
+  const column = allocate(dtype, batch);
+  const four = dtype === 'float32' ? dot4Float32 : dot4Float64;
+  const one = dtype === 'float32' ? dotFloat32 : dotFloat64;
+  const wj = j * n;
+  // Four rows at a time: four x rows against the same weight row.
+  let b = 0;
+  for (; b + 4 <= batch; b += 4) {
+    four(a.data, b * n, (b + 1) * n, (b + 2) * n, (b + 3) * n, weight.data, wj, wj, wj, wj, n);
+    for (let q = 0; q < 4; q++) column[b + q] = withBias(block[q]!, bias, j, dtype);
+  }
+  for (; b < batch; b++) column[b] = withBias(one(a.data, b * n, weight.data, wj, n), bias, j, dtype);
+  return column;
+}
+
+function withBias(acc: number, bias: Tensor | null, j: number, dtype: DType): number {
+  if (bias === null) return acc;
+  return dtype === 'float32' ? Math.fround(acc + bias.data[j]!) : acc + bias.data[j]!;
+}
+
+// Note [Four dot products at once]
+// A dot product summed in k order is one chain of dependent additions: each waits for the last
+// to finish, and the adder sits idle most of the time. Four independent dot products advanced
+// together keep it busy, and each is still summed in k order with the same roundings, so every
+// output is bit-identical to computing it alone. Only the interleaving changes, not the order.
+
+/** dot4Float64's and dot4Float32's four results. */
+const block = new Float64Array(4);
+
+function dot4Float64(x: FloatArray, x0: number, x1: number, x2: number, x3: number, w: FloatArray, w0: number, w1: number, w2: number, w3: number, n: number): void {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let k = 0; k < n; k++) {
+    a0 += x[x0 + k]! * w[w0 + k]!;
+    a1 += x[x1 + k]! * w[w1 + k]!;
+    a2 += x[x2 + k]! * w[w2 + k]!;
+    a3 += x[x3 + k]! * w[w3 + k]!;
+  }
+  block[0] = a0;
+  block[1] = a1;
+  block[2] = a2;
+  block[3] = a3;
+}
+
+/** As dot4Float64, every product and partial sum rounded to float32. */
+function dot4Float32(x: FloatArray, x0: number, x1: number, x2: number, x3: number, w: FloatArray, w0: number, w1: number, w2: number, w3: number, n: number): void {
+  const f = Math.fround;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let k = 0; k < n; k++) {
+    a0 = f(a0 + f(x[x0 + k]! * w[w0 + k]!));
+    a1 = f(a1 + f(x[x1 + k]! * w[w1 + k]!));
+    a2 = f(a2 + f(x[x2 + k]! * w[w2 + k]!));
+    a3 = f(a3 + f(x[x3 + k]! * w[w3 + k]!));
+  }
+  block[0] = a0;
+  block[1] = a1;
+  block[2] = a2;
+  block[3] = a3;
+}
+
 /** Σ_k x[xi + k]·w[wi + k], every product and partial sum rounded to float32. */
-function dotFloat32(x: ArrayLike<number>, xi: number, w: ArrayLike<number>, wi: number, n: number): number {
+function dotFloat32(x: FloatArray, xi: number, w: FloatArray, wi: number, n: number): number {
   let acc = 0;
   for (let k = 0; k < n; k++) acc = Math.fround(acc + Math.fround(x[xi + k]! * w[wi + k]!));
   return acc;
 }
 
-function dotFloat64(x: ArrayLike<number>, xi: number, w: ArrayLike<number>, wi: number, n: number): number {
+function dotFloat64(x: FloatArray, xi: number, w: FloatArray, wi: number, n: number): number {
   let acc = 0;
   for (let k = 0; k < n; k++) acc += x[xi + k]! * w[wi + k]!;
   return acc;
+}
+
+/**
+ * prefix[(b·out + j)·n + c] = Σ_{k<c} a[b, k]·W[j, k], accumulated as the dot kernels accumulate
+ * it: what linearResumedRows starts from.
+ */
+export function linearPrefixes(a: Tensor, weight: Tensor, dtype: DType): FloatArray {
+  const [batch = 0, n = 0] = a.shape;
+  const out = weight.shape[0] ?? 0;
+  const prefix = allocate(dtype, batch * out * n);
+  const [x, w] = [a.data, weight.data];
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < out; j++) {
+      const at = (b * out + j) * n;
+      let acc = 0;
+      for (let k = 0; k < n; k++) {
+        prefix[at + k] = acc;
+        acc = dtype === 'float32' ? Math.fround(acc + Math.fround(x[b * n + k]! * w[j * n + k]!)) : acc + x[b * n + k]! * w[j * n + k]!;
+      }
+    }
+  }
+  return prefix;
+}
+
+/**
+ * Rows of z = a·Wᵀ + b where a[rows[r], column] is now values[r]: each sum resumed at `column`
+ * from its prefix, then continued over the unchanged columns in order, so every value is the one
+ * linearForward computes for the changed input.
+ */
+export function linearResumedRows(
+  prefix: FloatArray, a: Tensor, weight: Tensor, bias: Tensor | null, dtype: DType, column: number, rows: readonly number[], values: FloatArray,
+): FloatArray {
+  const n = a.shape[1] ?? 0;
+  const out = weight.shape[0] ?? 0;
+  const z = allocate(dtype, rows.length * out);
+  const [x, w] = [a.data, weight.data];
+  for (let r = 0; r < rows.length; r++) {
+    const b = rows[r]!;
+    const v = values[r]!;
+    // Four outputs at a time, each its own chain in k order (Note [Four dot products at once]).
+    let j = 0;
+    for (; j + 4 <= out; j += 4) {
+      resume4(prefix, x, w, b, v, j, n, out, column, dtype);
+      for (let q = 0; q < 4; q++) z[r * out + j + q] = withBias(block[q]!, bias, j + q, dtype);
+    }
+    for (; j < out; j++) {
+      let acc = prefix[(b * out + j) * n + column]!;
+      if (dtype === 'float32') {
+        acc = Math.fround(acc + Math.fround(v * w[j * n + column]!));
+        for (let k = column + 1; k < n; k++) acc = Math.fround(acc + Math.fround(x[b * n + k]! * w[j * n + k]!));
+      } else {
+        acc += v * w[j * n + column]!;
+        for (let k = column + 1; k < n; k++) acc += x[b * n + k]! * w[j * n + k]!;
+      }
+      z[r * out + j] = withBias(acc, bias, j, dtype);
+    }
+  }
+  return z;
+}
+
+/** Outputs (b, j … j + 3) resumed at `column` with its new value v, into `block`. */
+function resume4(prefix: FloatArray, x: FloatArray, w: FloatArray, b: number, v: number, j: number, n: number, out: number, column: number, dtype: DType): void {
+  const [w0, w1, w2, w3] = [j * n, (j + 1) * n, (j + 2) * n, (j + 3) * n];
+  const at = (b * out + j) * n + column;
+  const xb = b * n;
+  let [a0, a1, a2, a3] = [prefix[at]!, prefix[at + n]!, prefix[at + 2 * n]!, prefix[at + 3 * n]!];
+  if (dtype === 'float32') {
+    const f = Math.fround;
+    a0 = f(a0 + f(v * w[w0 + column]!));
+    a1 = f(a1 + f(v * w[w1 + column]!));
+    a2 = f(a2 + f(v * w[w2 + column]!));
+    a3 = f(a3 + f(v * w[w3 + column]!));
+    for (let k = column + 1; k < n; k++) {
+      const xv = x[xb + k]!;
+      a0 = f(a0 + f(xv * w[w0 + k]!));
+      a1 = f(a1 + f(xv * w[w1 + k]!));
+      a2 = f(a2 + f(xv * w[w2 + k]!));
+      a3 = f(a3 + f(xv * w[w3 + k]!));
+    }
+  } else {
+    a0 += v * w[w0 + column]!;
+    a1 += v * w[w1 + column]!;
+    a2 += v * w[w2 + column]!;
+    a3 += v * w[w3 + column]!;
+    for (let k = column + 1; k < n; k++) {
+      const xv = x[xb + k]!;
+      a0 += xv * w[w0 + k]!;
+      a1 += xv * w[w1 + k]!;
+      a2 += xv * w[w2 + k]!;
+      a3 += xv * w[w3 + k]!;
+    }
+  }
+  block[0] = a0;
+  block[1] = a1;
+  block[2] = a2;
+  block[3] = a3;
 }
 
 export interface LinearGrads {
@@ -100,6 +266,14 @@ export const linear: ModuleOp<LinearSpec> = {
     ...(spec.bias ? [{ suffix: 'bias', shape: [spec.out] }] : []),
   ],
   forward: (spec, input, params, dtype) => linearForward(input, params.weight!, spec.bias ? params.bias! : null, dtype),
+  // weight[j, k] and bias[j] feed output column j only.
+  parameterColumn: (_spec, suffix, index, inFeatures) => (suffix === 'weight' ? Math.floor(index / inFeatures) : index),
+  forwardColumn: (spec, input, params, dtype, column) => linearColumn(input, params.weight!, spec.bias ? params.bias! : null, dtype, column),
+  resume: {
+    prefixes: (_spec, input, params, dtype) => linearPrefixes(input, params.weight!, dtype),
+    rows: (spec, prefix, input, params, dtype, column, rows, values) =>
+      linearResumedRows(prefix, input, params.weight!, spec.bias ? params.bias! : null, dtype, column, rows, values),
+  },
   backward(spec, dOut, input, _out, params, dtype) {
     const grads = linearBackward(dOut, input, params.weight!, spec.bias, dtype);
     return { dInput: grads.input, dParams: { weight: grads.weight, ...(grads.bias === null ? {} : { bias: grads.bias }) } };

@@ -11,7 +11,12 @@ export const ReluSpec = z.strictObject({ op: z.literal('relu') });
 export type ReluSpec = z.infer<typeof ReluSpec>;
 
 export function reluForward(z: Tensor): Tensor {
-  return tensor(dtypeOf(z.data), z.shape, z.data.map((v) => (v <= 0 ? 0 : v)));
+  const out = tensor(dtypeOf(z.data), z.shape);
+  for (let i = 0; i < z.data.length; i++) {
+    const v = z.data[i]!;
+    out.data[i] = (v <= 0 ? 0 : v);
+  }
+  return out;
 }
 
 /**
@@ -19,17 +24,12 @@ export function reluForward(z: Tensor): Tensor {
  * threshold_backward keeps the gradient only where z > threshold (= 0).
  */
 export function reluBackward(dh: Tensor, z: Tensor): Tensor {
-  return tensor(dtypeOf(dh.data), dh.shape, dh.data.map((g, i) => (z.data[i]! <= 0 ? 0 : g)));
-}
-
-/**
- * Which input elements are > 0, eight to a byte: equal strings, same linear piece. latin1 maps
- * every byte to its own character, so no two patterns share a string.
- */
-export function activationPattern(z: ArrayLike<number>): string {
-  const bits = Buffer.alloc(Math.ceil(z.length / 8));
-  for (let i = 0; i < z.length; i++) if (z[i]! > 0) bits[i >> 3]! |= 1 << (i & 7);
-  return bits.toString('latin1');
+  const out = tensor(dtypeOf(dh.data), dh.shape);
+  for (let i = 0; i < dh.data.length; i++) {
+    const g = dh.data[i]!;
+    out.data[i] = (z.data[i]! <= 0 ? 0 : g);
+  }
+  return out;
 }
 
 /**
@@ -93,5 +93,6 @@ export const relu: ModuleOp<ReluSpec> = {
     }
     return { dInput: out, dParams: {} };
   },
-  branches: (_spec, input) => activationPattern(input.data),
+  piece: (_spec, x) => (x > 0 ? 1 : 0),
+  elementwise: true,
 };

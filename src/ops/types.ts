@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { DType } from '../tensor/dtype.ts';
+import type { DType, FloatArray } from '../tensor/dtype.ts';
 import type { NamedTensors, Tensor } from '../tensor/tensor.ts';
 import type { ErrorBound } from '../tolerance/errorBound.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
@@ -74,16 +74,44 @@ export interface ModuleOp<S extends { readonly op: string }> {
   /** Bounds of the two sides' ∂L/∂input and ∂L/∂(each parameter) apart. */
   backwardBound(ctx: ModuleBackwardBoundContext<S>): { dInput: ErrorBound; dParams: Readonly<Record<string, ErrorBound>> };
   /**
-   * For an op with branch points (ReLU's kink at 0): a fingerprint of the piece each element of
-   * the input is on. Equal fingerprints, same smooth piece; finite differences watch it to tell a
-   * kink from a slope. Absent for smooth ops.
+   * For an elementwise op with branch points (ReLU's kink at 0): which smooth piece an input value
+   * is on, numbered from 0 (for ReLU: 1 where x > 0, else 0). Equal numbers, same piece; finite
+   * differences watch every element's to tell a kink from a slope. Absent for smooth ops.
    */
-  branches?(spec: S, input: Tensor): string;
+  piece?(spec: S, x: number): number;
+  /**
+   * For an op whose output column depends on one row of a parameter (Linear: weight[j, ·] and
+   * bias[j] feed column j only): the column element `index` of parameter `suffix` feeds.
+   * Finite differences then recompute just that column (Note [Re-evaluating only what a
+   * perturbation changes]).
+   */
+  parameterColumn?(spec: S, suffix: string, index: number, inFeatures: number): number;
+  /** Column `column` of forward's output, every value computed exactly as forward computes it. */
+  forwardColumn?(spec: S, input: Tensor, params: ModuleParams, dtype: DType, column: number): FloatArray;
+  /**
+   * For an op whose outputs are sums over the input's columns in column order (Linear): the
+   * partial sums before each column, kept once, let finite differences resume a row's sums at the
+   * one input column that changed instead of starting over; the results are bit-identical.
+   */
+  readonly resume?: ResumableSums<S>;
+  /** y[i] depends on x[i] alone (activations): a change confined to some elements stays there. */
+  readonly elementwise?: true;
   /**
    * An elementwise op's formulas over Arith (Note [Elementwise ops as formulas]), which its
    * forward and backward run: the float32-semantics check re-runs them to count their roundings.
    */
   readonly formula?: ModuleFormula<S>;
+}
+
+/** Partial sums kept from one forward pass, to recompute rows whose input changed in one column. */
+export interface ResumableSums<S> {
+  /** prefix[(b·out + j)·n + c]: output (b, j)'s sum of its first c terms, exactly as forward accumulates it. */
+  prefixes(spec: S, input: Tensor, params: ModuleParams, dtype: DType): FloatArray;
+  /**
+   * Output rows [rows.length, out] where input column `column` of row rows[r] now holds values[r]
+   * (the rest of each row is `input`'s): forward's sums, resumed at that column from `prefix`.
+   */
+  rows(spec: S, prefix: FloatArray, input: Tensor, params: ModuleParams, dtype: DType, column: number, rows: readonly number[], values: FloatArray): FloatArray;
 }
 
 /** y = f(x) and ∂L/∂x from x, y and g = ∂L/∂y, as formulas over Arith. */
@@ -178,6 +206,6 @@ export interface LossOp<S extends { readonly op: string }, Saved> {
   bound(ctx: LossBoundContext<S, Saved>): { loss: ErrorBound; dLogits: ErrorBound };
   /** An elementwise loss's formulas (see ModuleOp.formula). */
   readonly formula?: LossFormula<S>;
-  /** For a loss with kinks (L1 where x = y): a fingerprint of the smooth piece each logit is on, as ModuleOp.branches. */
+  /** For a loss with kinks (L1 where x = y): a fingerprint of the smooth piece each logit is on (ModuleOp.piece, as a string). */
   branches?(spec: S, logits: Tensor, target: Target): string;
 }

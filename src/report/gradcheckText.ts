@@ -29,7 +29,7 @@ export function gradcheckText(caseName: string, outcome: GradcheckOutcome): stri
         report.elements.map((e) => [
           e.tensor, e.index.join(','), num(e.analytic),
           e.oneSided ? `[${num(Math.min(e.oneSided.left, e.oneSided.right))}, ${num(Math.max(e.oneSided.left, e.oneSided.right))}]` : num(e.numeric),
-          sci(e.absDiff), sci(e.bound.total), sci(e.bound.rounding), sci(e.bound.truncation), sci(e.bound.stepRepresentation), sci(e.bound.analytic),
+          sci(e.absDiff), sci(e.bound.total), sci(e.bound.rounding), e.truncationEstimated === false ? 'not needed' : sci(e.bound.truncation), sci(e.bound.stepRepresentation), sci(e.bound.analytic),
           percent(e.share), dominantPart(e), e.undecided ? 'undecided: a piece narrower than the step' : e.verdict === 'kink' ? 'kink: non-differentiable within the step' : e.verdict,
         ]),
       ),
