@@ -61,8 +61,8 @@ try {
       torch.set(row.golden, row);
     }
   }
-  // Warm-up: compile the hot paths once, as torch's first call loads its kernels.
-  const warm = loadGolden('goldens/seed-3-4-2.json');
+  // Warm-up on another problem: compile the hot paths once, as torch's first call loads its kernels.
+  const warm = loadGolden('goldens/batch7-class-mean.json');
   for (const dtype of ['float64', 'float32']) {
     await goldenFullCheck(warm, dtype);
     finiteDifferenceCheck(modelProblem(warm, dtype), { mode: 'directional' });
@@ -72,7 +72,10 @@ try {
     const golden = loadGolden(file);
     const full64 = await secondsAsync(() => goldenFullCheck(golden, 'float64'));
     const full32 = await secondsAsync(() => goldenFullCheck(golden, 'float32'));
+    // Directional: the whole check (the problem's analytic gradient and error bounds included), and the check alone.
     const directional = seconds(() => finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }));
+    const problem = modelProblem(golden, 'float64');
+    const checkOnly = seconds(() => finiteDifferenceCheck(problem, { mode: 'directional' }));
     const t = torch.get(file);
     const values = full64.value.elements.length;
     rows.push([
@@ -80,15 +83,17 @@ try {
       t ? t.slow.toFixed(3) : '–', full64.s.toFixed(3), t ? `${(t.slow / full64.s).toFixed(1)}×` : '–',
       full32.s.toFixed(3),
       t ? (t.fast * 1000).toFixed(1) : '–', (directional.s * 1000).toFixed(1), t ? `${(directional.s / t.fast).toFixed(1)}×` : '–',
+      (checkOnly.s * 1000).toFixed(1), t ? `${(checkOnly.s / t.fast).toFixed(1)}×` : '–',
       `${full64.value.verdict}/${full32.value.verdict}/${directional.value.verdict}${t ? ` torch ${t.slowPassed ? 'pass' : 'fail'}` : ''}`,
     ]);
   }
-  const header = ['problem', 'values', 'torch slow s', 'full f64 s', 'torch ÷ ours', 'full f32 s', 'torch fast ms', 'directional ms', 'ours ÷ torch', 'verdicts f64/f32/dir'];
+  const header = ['problem', 'values', 'torch slow s', 'full f64 s', 'torch ÷ ours', 'full f32 s', 'torch fast ms', 'directional ms', 'ours ÷ torch', 'check alone ms', 'ours ÷ torch', 'verdicts f64/f32/dir'];
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells) => `| ${cells.map((c, k) => c.padEnd(widths[k])).join(' | ')} |`;
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
   console.log('\nfull: every element, central differences (torch: gradcheck slow mode, one thread; ours: every core).');
-  console.log('directional: torch fast mode (one random direction) against ours (8 directions), both including their analytic gradient; ours also its error bounds.');
+  console.log('directional: torch fast mode (one random direction, its analytic gradient included) against ours (8 directions):');
+  console.log('  the whole check (our analytic gradient and its error bounds included), and the check alone on a problem already built.');
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -142,7 +142,11 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'float32-rounding-skipped',
     description: 'float32 dot products accumulate in float64 and round once at the end',
     file: LINEAR,
-    edits: [{ find: 'for (let k = 0; k < n; k++) acc = Math.fround(acc + Math.fround(x[xi + k]! * w[wi + k]!));\n  return acc;', replace: 'for (let k = 0; k < n; k++) acc += x[xi + k]! * w[wi + k]!;\n  return Math.fround(acc);' }],
+    // Both float32 dot kernels keep every product and partial sum in float64; the result is rounded once, when stored.
+    edits: [
+      { find: 'out: number, full: number): void {\n  const f = Math.fround;', replace: 'out: number, full: number): void {\n  const f = (v: number): number => v;' },
+      { find: 'len: number, d: Float64Array): void {\n  const f = Math.fround;', replace: 'len: number, d: Float64Array): void {\n  const f = (v: number): number => v;' },
+    ],
   },
   {
     id: 'stale-softmax-cache',

@@ -38,6 +38,10 @@ export class IncrementalModel {
   private readonly widths: number[];
   /** Per module: its partial sums (ModuleOp.resume), built on first use; null where it has none. */
   private readonly prefixes: (FloatArray | null | undefined)[];
+  /** Per module: its parameters by suffix, the private copies evaluate() moves. */
+  private readonly moduleParams: ReturnType<typeof moduleParams<Tensor>>[];
+  /** 0 … B − 1: every row. */
+  private readonly everyRow: number[];
   /** How many perturbed evaluations fell back to a full forward pass (a step that crossed a kink). */
   fullPasses = 0;
 
@@ -53,6 +57,8 @@ export class IncrementalModel {
     this.baseLossBranches = lossOp(spec.loss).branches?.(spec.loss, this.base.logits, this.base.inputs.target);
     this.widths = [x.shape[1] ?? 0, ...this.base.modules.map((m) => m.out.shape[1] ?? 0)];
     this.prefixes = spec.modules.map(() => undefined);
+    this.moduleParams = spec.modules.map((_, k) => moduleParams(this.inputs.params, k));
+    this.everyRow = Array.from({ length: x.shape[0] ?? 0 }, (_, b) => b);
   }
 
   /** The unperturbed evaluation. */
@@ -113,7 +119,7 @@ export class IncrementalModel {
     const spec = this.spec.modules[k]!;
     const op = moduleOp(spec);
     if (op.piece !== undefined && !this.samePieces(k, change)) return 'crossed';
-    const params = moduleParams(this.inputs.params, k);
+    const params = this.moduleParams[k]!;
     if (change.kind === 'column' && op.elementwise) {
       // The op maps each element alone: only the changed column's elements move.
       const out = op.forward(spec, { shape: [change.rows.length, 1], data: change.values }, params, this.dtype).data;
@@ -137,7 +143,7 @@ export class IncrementalModel {
       const { resume } = moduleOp(spec);
       const input = this.base.modules[k]!.input;
       const size = (input.shape[0] ?? 0) * this.widths[k]! * this.widths[k + 1]!;
-      this.prefixes[k] = resume === undefined || size > MAX_PREFIX_VALUES ? null : resume.prefixes(spec, input, moduleParams(this.inputs.params, k), this.dtype);
+      this.prefixes[k] = resume === undefined || size > MAX_PREFIX_VALUES ? null : resume.prefixes(spec, input, this.moduleParams[k]!, this.dtype);
     }
     return this.prefixes[k]!;
   }
@@ -150,12 +156,12 @@ export class IncrementalModel {
     const spec = this.spec.modules[k]!;
     const op = moduleOp(spec);
     const input = this.base.modules[k]!.input;
-    const params = moduleParams(this.inputs.params, k);
+    const params = this.moduleParams[k]!;
     const column = op.parameterColumn?.(spec, suffix, i, this.widths[k]!);
     if (column === undefined || op.forwardColumn === undefined) {
-      return this.rowsStillDifferent(k, allRows(input.shape[0] ?? 0), op.forward(spec, input, params, this.dtype).data);
+      return this.rowsStillDifferent(k, this.everyRow, op.forward(spec, input, params, this.dtype).data);
     }
-    return this.columnStillDifferent(k, column, allRows(input.shape[0] ?? 0), op.forwardColumn(spec, input, params, this.dtype, column));
+    return this.columnStillDifferent(k, column, this.everyRow, op.forwardColumn(spec, input, params, this.dtype, column));
   }
 
   /** Of module k's freshly computed values in one column (one per entry of `rows`), those that differ from the unperturbed run's. */
@@ -176,17 +182,24 @@ export class IncrementalModel {
   private rowsStillDifferent(k: number, rows: readonly number[], out: FloatArray): Change | null {
     const width = this.widths[k + 1]!;
     const baseOut = this.base.modules[k]!.out.data;
-    const kept: number[] = [];
-    const keptData = allocate(this.dtype, rows.length * width);
-    for (let r = 0; r < rows.length; r++) {
+    const differs = (r: number): boolean => {
       const [at, baseAt] = [r * width, rows[r]! * width];
-      let j = 0;
-      while (j < width && Object.is(out[at + j], baseOut[baseAt + j])) j++;
-      if (j === width) continue;
-      keptData.set(out.subarray(at, at + width), kept.length * width);
+      for (let j = 0; j < width; j++) if (!Object.is(out[at + j], baseOut[baseAt + j])) return true;
+      return false;
+    };
+    const kept: number[] = [];
+    const keptAt: number[] = [];
+    for (let r = 0; r < rows.length; r++) {
+      if (!differs(r)) continue;
       kept.push(rows[r]!);
+      keptAt.push(r);
     }
-    return kept.length === 0 ? null : { kind: 'rows', rows: kept, data: keptData.subarray(0, kept.length * width) };
+    if (kept.length === 0) return null;
+    // Usually every row still differs: then `out` itself is the change, with no copy.
+    if (kept.length === rows.length) return { kind: 'rows', rows: kept, data: out };
+    const keptData = allocate(this.dtype, kept.length * width);
+    keptAt.forEach((r, q) => keptData.set(out.subarray(r * width, (r + 1) * width), q * width));
+    return { kind: 'rows', rows: kept, data: keptData };
   }
 
   /** Whether module k's changed inputs lie on the same pieces (ModuleOp.piece) as the unperturbed run's. */
@@ -234,10 +247,6 @@ export class IncrementalModel {
     const value = objectiveOf(loss.forward(spec.loss, logits, target, this.dtype).loss, this.inputs.lossGrad, this.dtype);
     return { value, branches: this.baseBranches };
   }
-}
-
-function allRows(n: number): number[] {
-  return Array.from({ length: n }, (_, b) => b);
 }
 
 function floats(dtype: DType, values: readonly number[]): FloatArray {

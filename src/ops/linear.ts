@@ -19,99 +19,101 @@ export function linearForward(a: Tensor, weight: Tensor, bias: Tensor | null, dt
   const [batch = 0, n = 0] = a.shape;
   const out = weight.shape[0] ?? 0;
   const z = tensor(dtype, [batch, out]);
-  const four = dtype === 'float32' ? dot4Float32 : dot4Float64;
-  const one = dtype === 'float32' ? dotFloat32 : dotFloat64;
+  const full = out - (out % 4);
+  if (dtype === 'float32') fourAtATimeFloat32(a.data, weight.data, z.data, bias, batch, n, out, full);
+  else fourAtATimeFloat64(a.data, weight.data, z.data, bias, batch, n, out, full);
+  // The last out mod 4 outputs of every row, four (b, j) pairs at a time.
+  const tail = out - full;
+  const xAt = new Int32Array(batch * tail);
+  const wAt = new Int32Array(batch * tail);
   for (let b = 0; b < batch; b++) {
-    const xb = b * n;
-    // Four outputs of a row at a time: the same x row against four weight rows.
-    let j = 0;
-    for (; j + 4 <= out; j += 4) {
-      four(a.data, xb, xb, xb, xb, weight.data, j * n, (j + 1) * n, (j + 2) * n, (j + 3) * n, n);
-      for (let q = 0; q < 4; q++) z.data[b * out + j + q] = withBias(block[q]!, bias, j + q, dtype);
+    for (let t = 0; t < tail; t++) {
+      xAt[b * tail + t] = b * n;
+      wAt[b * tail + t] = (full + t) * n;
     }
-    for (; j < out; j++) z.data[b * out + j] = withBias(one(a.data, xb, weight.data, j * n, n), bias, j, dtype);
+  }
+  const sums = dots(xAt, wAt, null, a.data, weight.data, n, dtype);
+  for (let p = 0; p < sums.length; p++) {
+    const j = full + (p % tail);
+    z.data[Math.floor(p / tail) * out + j] = withBias(sums[p]!, bias, j, dtype);
   }
   return z;
+}
+
+/** Outputs (b, j … j + 3), j < full, of every row b: the same x row against four weight rows, each x loaded once. */
+function fourAtATimeFloat64(x: FloatArray, w: FloatArray, z: FloatArray, bias: Tensor | null, batch: number, n: number, out: number, full: number): void {
+  for (let b = 0; b < batch; b++) {
+    const xo = b * n;
+    for (let j = 0; j < full; j += 4) {
+      const w0 = j * n;
+      const w1 = w0 + n;
+      const w2 = w1 + n;
+      const w3 = w2 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < n; k++) {
+        const xv = x[xo + k]!;
+        a0 += xv * w[w0 + k]!;
+        a1 += xv * w[w1 + k]!;
+        a2 += xv * w[w2 + k]!;
+        a3 += xv * w[w3 + k]!;
+      }
+      const zo = b * out + j;
+      z[zo] = withBias(a0, bias, j, 'float64');
+      z[zo + 1] = withBias(a1, bias, j + 1, 'float64');
+      z[zo + 2] = withBias(a2, bias, j + 2, 'float64');
+      z[zo + 3] = withBias(a3, bias, j + 3, 'float64');
+    }
+  }
+}
+
+/** As fourAtATimeFloat64, every product and partial sum rounded to float32. */
+function fourAtATimeFloat32(x: FloatArray, w: FloatArray, z: FloatArray, bias: Tensor | null, batch: number, n: number, out: number, full: number): void {
+  const f = Math.fround;
+  for (let b = 0; b < batch; b++) {
+    const xo = b * n;
+    for (let j = 0; j < full; j += 4) {
+      const w0 = j * n;
+      const w1 = w0 + n;
+      const w2 = w1 + n;
+      const w3 = w2 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < n; k++) {
+        const xv = x[xo + k]!;
+        a0 = f(a0 + f(xv * w[w0 + k]!));
+        a1 = f(a1 + f(xv * w[w1 + k]!));
+        a2 = f(a2 + f(xv * w[w2 + k]!));
+        a3 = f(a3 + f(xv * w[w3 + k]!));
+      }
+      const zo = b * out + j;
+      z[zo] = withBias(a0, bias, j, 'float32');
+      z[zo + 1] = withBias(a1, bias, j + 1, 'float32');
+      z[zo + 2] = withBias(a2, bias, j + 2, 'float32');
+      z[zo + 3] = withBias(a3, bias, j + 3, 'float32');
+    }
+  }
 }
 
 /** z[·, j] alone: what finite differences recompute when weight[j, ·] or bias[j] moves. */
 export function linearColumn(a: Tensor, weight: Tensor, bias: Tensor | null, dtype: DType, j: number): FloatArray {
   const [batch = 0, n = 0] = a.shape;
+  // Output (b, j) for every row b: x row b against weight row j.
+  const xAt = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) xAt[b] = b * n;
+  const sums = dots(xAt, new Int32Array(batch).fill(j * n), null, a.data, weight.data, n, dtype);
   const column = allocate(dtype, batch);
-  const four = dtype === 'float32' ? dot4Float32 : dot4Float64;
-  const one = dtype === 'float32' ? dotFloat32 : dotFloat64;
-  const wj = j * n;
-  // Four rows at a time: four x rows against the same weight row.
-  let b = 0;
-  for (; b + 4 <= batch; b += 4) {
-    four(a.data, b * n, (b + 1) * n, (b + 2) * n, (b + 3) * n, weight.data, wj, wj, wj, wj, n);
-    for (let q = 0; q < 4; q++) column[b + q] = withBias(block[q]!, bias, j, dtype);
-  }
-  for (; b < batch; b++) column[b] = withBias(one(a.data, b * n, weight.data, wj, n), bias, j, dtype);
+  for (let b = 0; b < batch; b++) column[b] = withBias(sums[b]!, bias, j, dtype);
   return column;
 }
 
 function withBias(acc: number, bias: Tensor | null, j: number, dtype: DType): number {
   if (bias === null) return acc;
   return dtype === 'float32' ? Math.fround(acc + bias.data[j]!) : acc + bias.data[j]!;
-}
-
-// Note [Four dot products at once]
-// A dot product summed in k order is one chain of dependent additions: each waits for the last
-// to finish, and the adder sits idle most of the time. Four independent dot products advanced
-// together keep it busy, and each is still summed in k order with the same roundings, so every
-// output is bit-identical to computing it alone. Only the interleaving changes, not the order.
-
-/** dot4Float64's and dot4Float32's four results. */
-const block = new Float64Array(4);
-
-function dot4Float64(x: FloatArray, x0: number, x1: number, x2: number, x3: number, w: FloatArray, w0: number, w1: number, w2: number, w3: number, n: number): void {
-  let a0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let a3 = 0;
-  for (let k = 0; k < n; k++) {
-    a0 += x[x0 + k]! * w[w0 + k]!;
-    a1 += x[x1 + k]! * w[w1 + k]!;
-    a2 += x[x2 + k]! * w[w2 + k]!;
-    a3 += x[x3 + k]! * w[w3 + k]!;
-  }
-  block[0] = a0;
-  block[1] = a1;
-  block[2] = a2;
-  block[3] = a3;
-}
-
-/** As dot4Float64, every product and partial sum rounded to float32. */
-function dot4Float32(x: FloatArray, x0: number, x1: number, x2: number, x3: number, w: FloatArray, w0: number, w1: number, w2: number, w3: number, n: number): void {
-  const f = Math.fround;
-  let a0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let a3 = 0;
-  for (let k = 0; k < n; k++) {
-    a0 = f(a0 + f(x[x0 + k]! * w[w0 + k]!));
-    a1 = f(a1 + f(x[x1 + k]! * w[w1 + k]!));
-    a2 = f(a2 + f(x[x2 + k]! * w[w2 + k]!));
-    a3 = f(a3 + f(x[x3 + k]! * w[w3 + k]!));
-  }
-  block[0] = a0;
-  block[1] = a1;
-  block[2] = a2;
-  block[3] = a3;
-}
-
-/** Σ_k x[xi + k]·w[wi + k], every product and partial sum rounded to float32. */
-function dotFloat32(x: FloatArray, xi: number, w: FloatArray, wi: number, n: number): number {
-  let acc = 0;
-  for (let k = 0; k < n; k++) acc = Math.fround(acc + Math.fround(x[xi + k]! * w[wi + k]!));
-  return acc;
-}
-
-function dotFloat64(x: FloatArray, xi: number, w: FloatArray, wi: number, n: number): number {
-  let acc = 0;
-  for (let k = 0; k < n; k++) acc += x[xi + k]! * w[wi + k]!;
-  return acc;
 }
 
 /**
@@ -146,68 +148,113 @@ export function linearResumedRows(
 ): FloatArray {
   const n = a.shape[1] ?? 0;
   const out = weight.shape[0] ?? 0;
-  const z = allocate(dtype, rows.length * out);
-  const [x, w] = [a.data, weight.data];
+  const w = weight.data;
+  const count = rows.length * out;
+  const xAt = new Int32Array(count);
+  const wAt = new Int32Array(count);
+  const start = allocate(dtype, count);
   for (let r = 0; r < rows.length; r++) {
     const b = rows[r]!;
-    const v = values[r]!;
-    // Four outputs at a time, each its own chain in k order (Note [Four dot products at once]).
-    let j = 0;
-    for (; j + 4 <= out; j += 4) {
-      resume4(prefix, x, w, b, v, j, n, out, column, dtype);
-      for (let q = 0; q < 4; q++) z[r * out + j + q] = withBias(block[q]!, bias, j + q, dtype);
-    }
-    for (; j < out; j++) {
-      let acc = prefix[(b * out + j) * n + column]!;
-      if (dtype === 'float32') {
-        acc = Math.fround(acc + Math.fround(v * w[j * n + column]!));
-        for (let k = column + 1; k < n; k++) acc = Math.fround(acc + Math.fround(x[b * n + k]! * w[j * n + k]!));
-      } else {
-        acc += v * w[j * n + column]!;
-        for (let k = column + 1; k < n; k++) acc += x[b * n + k]! * w[j * n + k]!;
-      }
-      z[r * out + j] = withBias(acc, bias, j, dtype);
+    for (let j = 0; j < out; j++) {
+      const p = r * out + j;
+      // The sum so far, and the changed column's term, rounded as the kernel rounds them.
+      const sum = prefix[(b * out + j) * n + column]!;
+      start[p] = dtype === 'float32' ? Math.fround(sum + Math.fround(values[r]! * w[j * n + column]!)) : sum + values[r]! * w[j * n + column]!;
+      xAt[p] = b * n + column + 1;
+      wAt[p] = j * n + column + 1;
     }
   }
+  const sums = dots(xAt, wAt, start, a.data, w, n - column - 1, dtype);
+  const z = allocate(dtype, count);
+  for (let p = 0; p < count; p++) z[p] = withBias(sums[p]!, bias, p % out, dtype);
   return z;
 }
 
-/** Outputs (b, j … j + 3) resumed at `column` with its new value v, into `block`. */
-function resume4(prefix: FloatArray, x: FloatArray, w: FloatArray, b: number, v: number, j: number, n: number, out: number, column: number, dtype: DType): void {
-  const [w0, w1, w2, w3] = [j * n, (j + 1) * n, (j + 2) * n, (j + 3) * n];
-  const at = (b * out + j) * n + column;
-  const xb = b * n;
-  let [a0, a1, a2, a3] = [prefix[at]!, prefix[at + n]!, prefix[at + 2 * n]!, prefix[at + 3 * n]!];
-  if (dtype === 'float32') {
-    const f = Math.fround;
-    a0 = f(a0 + f(v * w[w0 + column]!));
-    a1 = f(a1 + f(v * w[w1 + column]!));
-    a2 = f(a2 + f(v * w[w2 + column]!));
-    a3 = f(a3 + f(v * w[w3 + column]!));
-    for (let k = column + 1; k < n; k++) {
-      const xv = x[xb + k]!;
-      a0 = f(a0 + f(xv * w[w0 + k]!));
-      a1 = f(a1 + f(xv * w[w1 + k]!));
-      a2 = f(a2 + f(xv * w[w2 + k]!));
-      a3 = f(a3 + f(xv * w[w3 + k]!));
+// Note [Four dot products at once]
+// A dot product summed in k order is one chain of dependent additions: each waits for the last
+// to finish, and the adder sits idle most of the time. Four independent dot products advanced
+// together keep it busy, and each is still summed in k order with the same roundings, so every
+// output is bit-identical to computing it alone. Only the interleaving changes, not the order.
+// Any four will do, so the kernel takes a flat list of them (rows × outputs, whatever the shape).
+
+/**
+ * d[m] = start[m] + Σ_{k<len} x[xAt[m] + k]·w[wAt[m] + k] (start 0 when null), each summed in k
+ * order, every product and partial sum rounded to `dtype`, four at a time.
+ */
+function dots(xAt: Int32Array, wAt: Int32Array, start: FloatArray | null, x: FloatArray, w: FloatArray, len: number, dtype: DType): Float64Array {
+  const d = new Float64Array(xAt.length);
+  if (dtype === 'float32') dotsFloat32(xAt, wAt, start, x, w, len, d);
+  else dotsFloat64(xAt, wAt, start, x, w, len, d);
+  return d;
+}
+
+function dotsFloat64(xAt: Int32Array, wAt: Int32Array, start: FloatArray | null, x: FloatArray, w: FloatArray, len: number, d: Float64Array): void {
+  const count = xAt.length;
+  let m = 0;
+  for (; m + 4 <= count; m += 4) {
+    const x0 = xAt[m]!;
+    const w0 = wAt[m]!;
+    const w1 = wAt[m + 1]!;
+    const w2 = wAt[m + 2]!;
+    const w3 = wAt[m + 3]!;
+    let a0 = start === null ? 0 : start[m]!;
+    let a1 = start === null ? 0 : start[m + 1]!;
+    let a2 = start === null ? 0 : start[m + 2]!;
+    let a3 = start === null ? 0 : start[m + 3]!;
+    const x1 = xAt[m + 1]!;
+    const x2 = xAt[m + 2]!;
+    const x3 = xAt[m + 3]!;
+    for (let k = 0; k < len; k++) {
+      a0 += x[x0 + k]! * w[w0 + k]!;
+      a1 += x[x1 + k]! * w[w1 + k]!;
+      a2 += x[x2 + k]! * w[w2 + k]!;
+      a3 += x[x3 + k]! * w[w3 + k]!;
     }
-  } else {
-    a0 += v * w[w0 + column]!;
-    a1 += v * w[w1 + column]!;
-    a2 += v * w[w2 + column]!;
-    a3 += v * w[w3 + column]!;
-    for (let k = column + 1; k < n; k++) {
-      const xv = x[xb + k]!;
-      a0 += xv * w[w0 + k]!;
-      a1 += xv * w[w1 + k]!;
-      a2 += xv * w[w2 + k]!;
-      a3 += xv * w[w3 + k]!;
-    }
+    d[m] = a0;
+    d[m + 1] = a1;
+    d[m + 2] = a2;
+    d[m + 3] = a3;
   }
-  block[0] = a0;
-  block[1] = a1;
-  block[2] = a2;
-  block[3] = a3;
+  for (; m < count; m++) {
+    let acc = start === null ? 0 : start[m]!;
+    for (let k = 0; k < len; k++) acc += x[xAt[m]! + k]! * w[wAt[m]! + k]!;
+    d[m] = acc;
+  }
+}
+
+function dotsFloat32(xAt: Int32Array, wAt: Int32Array, start: FloatArray | null, x: FloatArray, w: FloatArray, len: number, d: Float64Array): void {
+  const f = Math.fround;
+  const count = xAt.length;
+  let m = 0;
+  for (; m + 4 <= count; m += 4) {
+    const x0 = xAt[m]!;
+    const w0 = wAt[m]!;
+    const w1 = wAt[m + 1]!;
+    const w2 = wAt[m + 2]!;
+    const w3 = wAt[m + 3]!;
+    let a0 = start === null ? 0 : start[m]!;
+    let a1 = start === null ? 0 : start[m + 1]!;
+    let a2 = start === null ? 0 : start[m + 2]!;
+    let a3 = start === null ? 0 : start[m + 3]!;
+    const x1 = xAt[m + 1]!;
+    const x2 = xAt[m + 2]!;
+    const x3 = xAt[m + 3]!;
+    for (let k = 0; k < len; k++) {
+      a0 = f(a0 + f(x[x0 + k]! * w[w0 + k]!));
+      a1 = f(a1 + f(x[x1 + k]! * w[w1 + k]!));
+      a2 = f(a2 + f(x[x2 + k]! * w[w2 + k]!));
+      a3 = f(a3 + f(x[x3 + k]! * w[w3 + k]!));
+    }
+    d[m] = a0;
+    d[m + 1] = a1;
+    d[m + 2] = a2;
+    d[m + 3] = a3;
+  }
+  for (; m < count; m++) {
+    let acc = start === null ? 0 : start[m]!;
+    for (let k = 0; k < len; k++) acc = f(acc + f(x[xAt[m]! + k]! * w[wAt[m]! + k]!));
+    d[m] = acc;
+  }
 }
 
 export interface LinearGrads {
