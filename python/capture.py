@@ -20,13 +20,25 @@ CASES.py is your file. It defines CASES, a list of plain dicts, one per case:
         },
     ]
 
+Optional fields, for what a plain case does not cover:
+
+    "grad_inputs": ["x"],        # the float inputs that get a gradient (default: every float input
+                                 # but loss_grad); the others are data, like a probability target
+    "loss_grad": "upstream",     # an input that starts the backward pass of a loss that is not a
+                                 # scalar, as loss.backward(upstream) does; it gets no gradient
+    "output": "logits",          # the output's key (default "output"; "<name>.<k>" for a tuple)
+    "inputs_dtype": "float32",   # store the float inputs and parameters in float32 (rounded once,
+                                 # from the float64 draw): both runs then see the same values
+
 `inputs` receives a seeded torch.Generator and returns named tensors: float ones (drawn in
 float64; the float32 run rounds them) and integer ones (indices, class targets). Those the
 module's forward names are its keyword arguments; the others reach only the loss (a target).
-Every float input gets a gradient. Each case gives, in float32 and float64 from the same inputs: `loss`, the
-module's output (`output`, or `output.<k>` for a tuple), `out.<name>` for every recorded submodule,
-and `grad.<input>` and `grad.<parameter>` under the parameter's state_dict name; and the joint
-forward-and-backward graph, exported per precision to onnx/<name>.<dtype>.onnx.
+Every float input gets a gradient unless grad_inputs says otherwise. Each case gives, in float32
+and float64 from the same inputs: `loss`, the module's output (`output`, or `output.<k>` for a
+tuple), `out.<name>` for every recorded submodule, and `grad.<input>` and `grad.<parameter>` under
+the parameter's state_dict name; and the joint forward-and-backward graph, exported per precision
+to onnx/<name>.<dtype>.onnx. gradparity's own MLP goldens are written by this same code
+(capture_document, called by scripts/generate_goldens.py).
 """
 
 from __future__ import annotations
@@ -54,12 +66,12 @@ from torch.nn.utils.stateless import functional_call  # noqa: E402
 from export_graph import ONNX_OPSET, ExportError, decomposition_table, export_joint  # noqa: E402
 from golden_json import NonFiniteTensor, encode_tensor  # noqa: E402
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CAPTURE_FILE = Path(__file__).resolve()
 SOURCES = [CAPTURE_FILE, CAPTURE_FILE.parent / "export_graph.py", CAPTURE_FILE.parent / "golden_json.py"]
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-FIELDS = {"name", "description", "build", "inputs", "loss", "record", "seed"}
+FIELDS = {"name", "description", "build", "inputs", "loss", "record", "seed", "grad_inputs", "loss_grad", "output", "inputs_dtype"}
 
 # Backward ops torch.onnx 1.13 has no symbolic for, decomposed into plain aten ops when a graph
 # uses them (a name torch has no decomposition for is skipped).
@@ -104,6 +116,8 @@ def load_cases(path: Path, selected: list[str]) -> list[dict]:
         for field in ("build", "inputs", "loss"):
             if not callable(case[field]):
                 raise CaptureError(f"{where} ({case['name']}).{field}: is not callable")
+        if case.get("inputs_dtype", "float64") not in DTYPES:
+            raise CaptureError(f"{where} ({case['name']}).inputs_dtype: {case['inputs_dtype']!r} is not float32 or float64")
         names.append(case["name"])
     if len(set(names)) != len(names):
         raise CaptureError(f"{path}: duplicate case names")
@@ -138,7 +152,7 @@ def forward_parameters(module: torch.nn.Module):
 
 
 def seeded(case: dict):
-    """The module and the inputs, from the case's seed, in float64 (integer inputs as int64)."""
+    """The module and the inputs, from the case's seed, in float64 (integer inputs as int64), rounded once to inputs_dtype."""
     seed = case.get("seed", 0)
     torch.manual_seed(seed)
     module = case["build"]()
@@ -150,19 +164,26 @@ def seeded(case: dict):
     inputs = case["inputs"](torch.Generator().manual_seed(seed))
     if not isinstance(inputs, dict) or not inputs:
         raise CaptureError(f"case {case['name']}.inputs: must return a dict of named tensors")
+    stored = DTYPES[case.get("inputs_dtype", "float64")]
     out = {}
     for name, t in inputs.items():
         if not isinstance(t, torch.Tensor):
             raise CaptureError(f"case {case['name']}.inputs: {name} is not a tensor")
-        out[name] = t.to(torch.float64) if t.is_floating_point() else t.to(torch.int64)
+        out[name] = t.to(stored).to(torch.float64) if t.is_floating_point() else t.to(torch.int64)
+    for name in [case.get("loss_grad"), *case.get("grad_inputs", [])]:
+        if name is not None and (name not in out or not out[name].is_floating_point()):
+            raise CaptureError(f"case {case['name']}: {name!r} is not one of its float inputs ({', '.join(n for n, t in out.items() if t.is_floating_point())})")
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(p.to(stored).to(torch.float64))
     return module, out
 
 
-def outputs_by_key(out) -> dict[str, torch.Tensor]:
+def outputs_by_key(out, key: str) -> dict[str, torch.Tensor]:
     if isinstance(out, torch.Tensor):
-        return {"output": out}
+        return {key: out}
     if isinstance(out, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in out):
-        return {f"output.{k}": t for k, t in enumerate(out)}
+        return {f"{key}.{k}": t for k, t in enumerate(out)}
     raise CaptureError(f"the module returned a {type(out).__name__}; a tensor or a tuple of tensors is needed")
 
 
@@ -179,34 +200,52 @@ def run(case: dict, module: torch.nn.Module, inputs: dict, params: dict[str, tor
     try:
         # Inputs the module's forward takes go to it; the others (a target) reach only the loss.
         accepted = forward_parameters(module)
-        outputs = outputs_by_key(functional_call(module, params, (), {k: v for k, v in inputs.items() if k in accepted}))
+        key = case.get("output", "output")
+        outputs = outputs_by_key(functional_call(module, params, (), {k: v for k, v in inputs.items() if k in accepted}), key)
     finally:
         for h in handles:
             h.remove()
-    loss = case["loss"](outputs["output"] if "output" in outputs else tuple(outputs.values()), inputs)
-    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-        raise CaptureError(f"case {case['name']}.loss: must return a scalar tensor")
-    float_inputs = [n for n, t in inputs.items() if t.is_floating_point()]
-    wrt = [inputs[n] for n in float_inputs] + list(params.values())
+    loss = case["loss"](outputs[key] if key in outputs else tuple(outputs.values()), inputs)
+    upstream = inputs[case["loss_grad"]] if "loss_grad" in case else None
+    if not isinstance(loss, torch.Tensor) or (upstream is None and loss.dim() != 0):
+        raise CaptureError(f"case {case['name']}.loss: must return a scalar tensor (or name the input that starts its backward pass in loss_grad)")
+    if upstream is not None and upstream.shape != loss.shape:
+        raise CaptureError(f"case {case['name']}.loss_grad: {case['loss_grad']} has shape {list(upstream.shape)}, the loss {list(loss.shape)}")
+    wrt_inputs = differentiated_inputs(case, inputs)
+    wrt = [inputs[n] for n in wrt_inputs] + list(params.values())
     # An input or parameter the loss does not reach has a zero gradient, as torch's .grad would after zero_grad.
-    grads = [torch.zeros_like(t) if g is None else g for g, t in zip(torch.autograd.grad(loss, wrt, allow_unused=True), wrt)]
-    return {"loss": loss, **outputs, **recorded, **{f"grad.{n}": g for n, g in zip(float_inputs + list(params), grads)}}
+    grads = [torch.zeros_like(t) if g is None else g for g, t in zip(torch.autograd.grad(loss, wrt, grad_outputs=upstream, allow_unused=True), wrt)]
+    return {"loss": loss, **outputs, **recorded, **{f"grad.{n}": g for n, g in zip(wrt_inputs + list(params), grads)}}
 
 
-def capture_case(case: dict, path: Path, out_dir: Path) -> dict:
+def differentiated_inputs(case: dict, inputs: dict) -> list[str]:
+    """The inputs that get a gradient: grad_inputs, or every float input but loss_grad."""
+    if "grad_inputs" in case:
+        return [n for n in inputs if n in case["grad_inputs"]]
+    return [n for n, t in inputs.items() if t.is_floating_point() and n != case.get("loss_grad")]
+
+
+def capture_document(case: dict, out_dir: Path, provenance: dict, decompositions: list[str] = BACKWARD_DECOMPOSITIONS, where: str = "") -> tuple[dict, dict]:
+    """The golden of one case, and torch's results by precision and key: the one producer of the
+    golden format, for your cases (capture_case) and for gradparity's MLP cases
+    (scripts/generate_goldens.py) alike. `where` prefixes export errors (the cases file)."""
     module64, inputs64 = seeded(case)
     names = [n for n, _ in module64.named_parameters()]
     input_names = list(inputs64)
-    expected, graphs = {}, {}
+    wrt = set(differentiated_inputs(case, inputs64))
+    stored = case.get("inputs_dtype", "float64")
+    expected, graphs, runs = {}, {}, {}
     for dtype_name, dtype in DTYPES.items():
         module = copy.deepcopy(module64).to(dtype)
-        inputs = {n: (t.to(dtype).requires_grad_(True) if t.is_floating_point() else t) for n, t in inputs64.items()}
+        inputs = {n: (t.to(dtype).requires_grad_(n in wrt) if t.is_floating_point() else t) for n, t in inputs64.items()}
         results = run(case, module, inputs, dict(module.named_parameters()))
         keys = list(results)
-        expected[dtype_name] = {"inputsRounded": dtype_name != "float64", "tensors": {k: encode(v) for k, v in results.items()}}
+        runs[dtype_name] = {k: v.detach() for k, v in results.items()}
+        # Rounded: the run's precision is narrower than the one the inputs are stored in.
+        expected[dtype_name] = {"inputsRounded": stored == "float64" and dtype_name != "float64", "tensors": {k: encode(v) for k, v in results.items()}}
 
         def joint(*args, module=module, keys=keys):
-            given = {n: (t.detach().requires_grad_(True) if t.is_floating_point() else t) for n, t in zip(input_names, args)}
+            given = {n: (t.detach().requires_grad_(n in wrt) if t.is_floating_point() else t) for n, t in zip(input_names, args)}
             params = {n: p.detach().requires_grad_(True) for n, p in zip(names, args[len(input_names):])}
             traced = run(case, module, given, params)
             return tuple(traced[k] for k in keys)
@@ -214,30 +253,37 @@ def capture_case(case: dict, path: Path, out_dir: Path) -> dict:
         graph_file = out_dir / "onnx" / f"{case['name']}.{dtype_name}.onnx"
         args = tuple(inputs[n].detach() for n in input_names) + tuple(p.detach() for p in module.parameters())
         try:
-            export_joint(joint, args, input_names + names, keys, graph_file, dtype, decomposition_table(BACKWARD_DECOMPOSITIONS))
+            export_joint(joint, args, input_names + names, keys, graph_file, dtype, decomposition_table(decompositions))
         except ExportError as err:
-            raise CaptureError(f"{path}: case {case['name']} ({dtype_name}): {err}") from None
+            raise CaptureError(f"{where}case {case['name']} ({dtype_name}): {err}") from None
         graphs[dtype_name] = {"file": f"onnx/{graph_file.name}", "sha256": hashlib.sha256(graph_file.read_bytes()).hexdigest(), "opset": ONNX_OPSET, "inputs": input_names + names, "outputs": keys}
-    return {
+    as_stored = lambda t: encode(t.to(DTYPES[stored]) if t.is_floating_point() else t)  # noqa: E731
+    document = {
         "schemaVersion": SCHEMA_VERSION,
         "kind": "module",
         "case": case["name"],
         "description": case["description"],
-        "inputs": {n: encode(t) for n, t in inputs64.items()},
-        "parameters": {n: encode(p) for n, p in module64.state_dict().items() if n in names},
+        "inputs": {n: as_stored(t) for n, t in inputs64.items()},
+        "parameters": {n: as_stored(p) for n, p in module64.state_dict().items() if n in names},
         "expected": expected,
         "onnx": graphs,
-        "provenance": {
-            "capture": "python/capture.py",
-            "captureSha256": hashlib.sha256(b"".join(p.read_bytes() for p in SOURCES)).hexdigest(),
-            "casesFile": path.name,
-            "casesSha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "seed": case.get("seed", 0),
-            "cpuCapability": "default",
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        },
+        "provenance": provenance,
     }
+    return document, runs
+
+
+def capture_case(case: dict, path: Path, out_dir: Path) -> dict:
+    provenance = {
+        "capture": "python/capture.py",
+        "captureSha256": hashlib.sha256(b"".join(p.read_bytes() for p in SOURCES)).hexdigest(),
+        "casesFile": path.name,
+        "casesSha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "seed": case.get("seed", 0),
+        "cpuCapability": "default",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    return capture_document(case, out_dir, provenance, where=f"{path}: ")[0]
 
 
 def main() -> int:

@@ -39,13 +39,12 @@ from case_specs import CASES_FILE, ROOT, SpecError, load_cases
 from op_table import LOSS_OPS, MODULE_OPS, loss_shape, parameter_shapes, result_keys, widths
 
 sys.path.insert(0, str(ROOT / "python"))
-from export_graph import ONNX_OPSET, ExportError, decomposition_table, export_joint  # noqa: E402
-import golden_json  # noqa: E402
+from capture import CaptureError, capture_document  # noqa: E402
+from export_graph import ExportError  # noqa: E402
 
-SCHEMA_VERSION = 2
 GENERATOR_FILE = Path(__file__).resolve()
 # Everything that decides what a golden holds; their SHA-256, together, is the provenance's.
-GENERATOR_SOURCES = [GENERATOR_FILE, ROOT / "scripts" / "op_table.py", ROOT / "scripts" / "case_specs.py", ROOT / "python" / "export_graph.py", ROOT / "python" / "golden_json.py"]
+GENERATOR_SOURCES = [GENERATOR_FILE, ROOT / "scripts" / "op_table.py", ROOT / "scripts" / "case_specs.py", ROOT / "python" / "capture.py", ROOT / "python" / "export_graph.py", ROOT / "python" / "golden_json.py"]
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -55,12 +54,6 @@ TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 def build_sequential(model: dict, dtype: torch.dtype) -> torch.nn.Sequential:
     w = widths(model)
     return torch.nn.Sequential(*[MODULE_OPS[spec["op"]].build(torch, spec, w[i], dtype, "cpu") for i, spec in enumerate(model["modules"])])
-
-
-def module_params(params: dict, index: int) -> dict:
-    """Module `index`'s entries of a state_dict-named dict, by suffix: {"weight": ..., "bias": ...}."""
-    prefix = f"{index}."
-    return {name[len(prefix):]: t for name, t in params.items() if name.startswith(prefix)}
 
 
 # --- inputs: explicit values from the spec, or seeded random ones ---
@@ -157,107 +150,53 @@ def forward_logits(model: dict, tensors: dict[str, torch.Tensor]) -> torch.Tenso
         return net(tensors["x"])
 
 
-# --- the PyTorch run whose results the golden holds ---
+# --- the PyTorch run and the graph: python/capture.py, the one producer of the golden format ---
 
 
-def torch_results(case: dict, inputs: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Every tensor torch computes in `dtype`, by key: loss, logits, each module's output, each gradient."""
+class MlpSequential(torch.nn.Sequential):
+    """A torch.nn.Sequential whose forward names its input x, as the golden's inputs do."""
+
+    def forward(self, x):  # noqa: D102 (torch.nn.Sequential's forward, its argument renamed)
+        return super().forward(x)
+
+
+def capture_spec(case: dict, inputs: dict[str, torch.Tensor]) -> dict:
+    """The MLP case as a python/capture.py case: the Sequential with the case's parameters, x,
+    the target and (unreduced losses) lossGrad as inputs, every module's output recorded, and the
+    gradient of x and of every parameter; inputs stored in the case's precision."""
     model = case["model"]
-    net = build_sequential(model, dtype)
-    expected_keys = list(parameter_shapes(model))
-    # The op table's parameters (which the TS side's records mirror) must be the Sequential's own.
-    actual = {name: list(t.shape) for name, t in net.state_dict().items()}
-    if actual != parameter_shapes(model):
-        raise SpecError(f"case {case['name']}: the Sequential's state_dict is {actual}, the op table says {parameter_shapes(model)}")
-    net.load_state_dict({k: inputs[k].to(dtype) for k in expected_keys})
-    x = inputs["x"].to(dtype).clone().requires_grad_(True)
-    target = inputs["target"] if inputs["target"].dtype == torch.int64 else inputs["target"].to(dtype)
+    w = widths(model)
+    params = {name: inputs[name] for name in parameter_shapes(model)}
+    data = {name: inputs[name] for name in ("x", "target", "lossGrad") if name in inputs}
 
-    outputs: dict[str, torch.Tensor] = {}
-    for index, module in enumerate(net):
-        module.register_forward_hook(lambda _m, _i, out, key=f"out.{index}": outputs.__setitem__(key, out.detach().clone()))
-    logits = net(x)
-    loss = LOSS_OPS[model["loss"]["op"]].functional(torch, model["loss"], logits, target)
-    # An unreduced loss starts the backward pass from the case's upstream gradient.
-    loss.backward(inputs["lossGrad"].to(dtype) if "lossGrad" in inputs else None)
-    grads = {"grad.x": x.grad, **{f"grad.{name}": p.grad for name, p in net.named_parameters()}}
-    results = {"loss": loss.detach(), "logits": logits.detach(), **outputs, **grads}
-    keys = result_keys(model)
-    if sorted(results) != sorted(keys):
-        raise SpecError(f"case {case['name']}: torch produced {sorted(results)}, expected {keys}")
-    return {key: results[key] for key in keys}
+    def build() -> torch.nn.Module:
+        net = MlpSequential(*[MODULE_OPS[spec["op"]].build(torch, spec, w[i], torch.float64, "cpu") for i, spec in enumerate(model["modules"])])
+        # The op table's parameters (which the TS side's records mirror) must be the Sequential's own.
+        actual = {name: list(t.shape) for name, t in net.state_dict().items()}
+        if actual != parameter_shapes(model):
+            raise SpecError(f"case {case['name']}: the Sequential's state_dict is {actual}, the op table says {parameter_shapes(model)}")
+        net.load_state_dict({k: v.to(torch.float64) for k, v in params.items()})
+        return net
 
-
-# --- the ONNX training graph: PyTorch autograd's own backward, exported ---
-
-def decompositions_for(model: dict):
-    """The aten backward ops the model's ops need decomposed (their entries in the op table say which)."""
-    names = [*LOSS_OPS[model["loss"]["op"]].decompositions, *[d for spec in model["modules"] for d in MODULE_OPS[spec["op"]].decompositions]]
-    return decomposition_table(names)
-
-
-def graph_input_names(model: dict) -> list[str]:
-    """x, target, lossGrad (unreduced losses only), then the parameters: src/model/spec.ts, graphInputNames."""
-    return ["x", "target", *(["lossGrad"] if loss_shape(model, 1) else []), *parameter_shapes(model)]
-
-
-def joint_function(model: dict):
-    """Every result tensor, in key order, as a function of the graph inputs."""
-    param_names = list(parameter_shapes(model))
-
-    unreduced = bool(loss_shape(model, 1))
-
-    def f(x, target, *rest):
-        loss_grad, params = (rest[0], rest[1:]) if unreduced else (None, rest)
-        # make_fx hands over plain tensors; the gradients must be taken with respect to these.
-        x = x.detach().requires_grad_(True)
-        params = [p.detach().requires_grad_(True) for p in params]
-        by_name = dict(zip(param_names, params))
-        h, outputs = x, []
-        for index, spec in enumerate(model["modules"]):
-            h = MODULE_OPS[spec["op"]].functional(torch, spec, h, module_params(by_name, index))
-            outputs.append(h)
-        loss = LOSS_OPS[model["loss"]["op"]].functional(torch, model["loss"], h, target)
-        return (loss, h, *outputs, *torch.autograd.grad(loss, [x, *params], grad_outputs=loss_grad))
-
-    return f
-
-
-def export_onnx(case: dict, inputs: dict[str, torch.Tensor], path: Path) -> dict:
-    """Writes the case's joint graph in the case's dtype and returns its description for the golden."""
-    model = case["model"]
-    args = tuple(inputs[name] for name in graph_input_names(model))
-    try:
-        export_joint(joint_function(model), args, graph_input_names(model), result_keys(model), path, TORCH_DTYPES[case["dtype"]], decompositions_for(model))
-    except ExportError as err:
-        raise SpecError(f"case {case['name']}: {err} If it is a backward op, name it in the `decompositions` of its op's entry in scripts/op_table.py.") from None
+    loss_op = LOSS_OPS[model["loss"]["op"]]
     return {
-        "file": f"onnx/{path.name}",
-        "sha256": sha256_file(path),
-        "dtype": case["dtype"],
-        "opset": ONNX_OPSET,
-        "inputs": graph_input_names(model),
-        "outputs": result_keys(model),
+        "name": case["name"],
+        "description": case["description"],
+        "build": build,
+        "inputs": lambda _generator: data,
+        "loss": lambda logits, given: loss_op.functional(torch, model["loss"], logits, given["target"]),
+        "record": [str(i) for i in range(len(model["modules"]))],
+        "grad_inputs": ["x"],
+        **({"loss_grad": "lossGrad"} if "lossGrad" in data else {}),
+        "output": "logits",
+        "inputs_dtype": case["dtype"],
+        "seed": case.get("seed") or 0,
     }
 
 
-# --- JSON encoding: exact floats, a digest per tensor ---
-
-
-def encode_tensor(t: torch.Tensor) -> dict:
-    """python/golden_json.py's encoding, with a non-finite value as the generator's own error."""
-    try:
-        return golden_json.encode_tensor(t)
-    except golden_json.NonFiniteTensor as err:
-        raise SpecError(str(err)) from None
-
-
-def encode_results(results: dict, inputs_rounded: bool) -> dict:
-    return {"inputsRounded": inputs_rounded, "tensors": {key: encode_tensor(t) for key, t in results.items()}}
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def decomposition_names(model: dict) -> list[str]:
+    """The aten backward ops the model's ops need decomposed (their entries in the op table say which)."""
+    return [*LOSS_OPS[model["loss"]["op"]].decompositions, *[d for spec in model["modules"] for d in MODULE_OPS[spec["op"]].decompositions]]
 
 
 def generator_sha256() -> str:
@@ -339,41 +278,29 @@ def check_corners(case: dict, inputs: dict, runs: dict) -> None:
 
 
 def golden_for(case: dict, out_dir: Path) -> dict:
+    """The case's golden: python/capture.py's document of the MLP, with its spec in `mlp`."""
     inputs = case_inputs(case)
-    onnx_graph = export_onnx(case, inputs, out_dir / "onnx" / f"{case['name']}.onnx")
-    runs = {name: torch_results(case, inputs, dtype) for name, dtype in TORCH_DTYPES.items()}
-    check_corners(case, inputs, runs)
-    params = parameter_shapes(case["model"])
-    return {
-        "schemaVersion": SCHEMA_VERSION,
-        "case": case["name"],
-        "description": case["description"],
-        "model": case["model"],
-        "dtype": case["dtype"],
-        "inputs": {
-            "x": encode_tensor(inputs["x"]),
-            "target": encode_tensor(inputs["target"]),
-            **({"lossGrad": encode_tensor(inputs["lossGrad"])} if "lossGrad" in inputs else {}),
-        },
-        "parameters": {name: encode_tensor(inputs[name]) for name in params},
-        "expected": {
-            "float32": encode_results(runs["float32"], inputs_rounded=case["dtype"] != "float32"),
-            "float64": encode_results(runs["float64"], inputs_rounded=False),
-        },
-        "onnx": onnx_graph,
-        "provenance": {
-            "generator": GENERATOR_FILE.relative_to(ROOT).as_posix(),
-            "generatorSha256": generator_sha256(),
-            "specSha256": canonical_spec_hash(case),
-            "spec": case,
-            "seed": case.get("seed"),
-            "cpuCapability": CPU_CAPABILITY,
-            "command": f"npm run goldens -- --case {case['name']}",
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
+    provenance = {
+        "generator": GENERATOR_FILE.relative_to(ROOT).as_posix(),
+        "generatorSha256": generator_sha256(),
+        "specSha256": canonical_spec_hash(case),
+        "spec": case,
+        "seed": case.get("seed"),
+        "cpuCapability": CPU_CAPABILITY,
+        "command": f"npm run goldens -- --case {case['name']}",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
     }
+    try:
+        document, runs = capture_document(capture_spec(case, inputs), out_dir, provenance, decomposition_names(case["model"]))
+    except (CaptureError, ExportError) as err:
+        raise SpecError(f"{err} If it is a backward op, name it in the `decompositions` of its op's entry in scripts/op_table.py.") from None
+    for name, run in runs.items():
+        if list(run) != result_keys(case["model"]):
+            raise SpecError(f"case {case['name']}: torch's {name} run produced {list(run)}, expected {result_keys(case['model'])}")
+    check_corners(case, inputs, runs)
+    return {**document, "mlp": {"model": case["model"], "dtype": case["dtype"]}}
 
 
 def main() -> int:

@@ -59,7 +59,7 @@ export function tensorChanges(before: GoldenCase, after: GoldenCase): TensorChan
 export function metadataChanges(beforeFile: string, afterFile: string): string[] {
   const [a, b] = [beforeFile, afterFile].map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, Record<string, unknown>>);
   const fields: string[] = [];
-  for (const key of ['schemaVersion', 'case', 'description', 'model', 'dtype', 'onnx'] as const) {
+  for (const key of ['schemaVersion', 'kind', 'case', 'description', 'mlp', 'onnx'] as const) {
     if (!isDeepStrictEqual(a![key], b![key])) fields.push(key);
   }
   for (const key of new Set([...Object.keys(a!.provenance ?? {}), ...Object.keys(b!.provenance ?? {})])) {

@@ -11,7 +11,7 @@ export const GENERATOR_FILE = 'scripts/generate_goldens.py';
  * the op table and the case specs from. The provenance's generatorSha256 is over their bytes,
  * concatenated in this order (GENERATOR_SOURCES in the generator).
  */
-export const GENERATOR_SOURCES = [GENERATOR_FILE, 'scripts/op_table.py', 'scripts/case_specs.py', 'python/export_graph.py', 'python/golden_json.py'] as const;
+export const GENERATOR_SOURCES = [GENERATOR_FILE, 'scripts/op_table.py', 'scripts/case_specs.py', 'python/capture.py', 'python/export_graph.py', 'python/golden_json.py'] as const;
 
 /** The SHA-256 the generator records for its sources (or for the given files, in order). */
 export function generatorSha256(files: readonly string[] = GENERATOR_SOURCES): string {

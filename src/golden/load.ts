@@ -12,7 +12,7 @@ import { targetAsTensor, type Target } from '../ops/types.ts';
 import type { Results, TensorKey } from '../results/keys.ts';
 import { DTYPES, rounderFor, type DType } from '../tensor/dtype.ts';
 import { numel, sameShape, tensor, type NamedTensors, type Tensor } from '../tensor/tensor.ts';
-import { GoldenJson, type FloatTensorJson, type OnnxGraphJson } from './schema.ts';
+import { GoldenJson, type OnnxGraphJson, type TensorJson } from './schema.ts';
 
 /** What torch computed in one precision. */
 export interface ExpectedResults {
@@ -115,17 +115,21 @@ class GoldenDecoder {
     const { json } = this;
     const expectedFile = `${json.case}.json`;
     if (basename(this.file) !== expectedFile) this.fail(['case'], `is ${json.case}, but the file is named ${basename(this.file)}`);
-    const spec = json.model;
-    const batch = json.inputs.x.shape[0] ?? 0;
-    if (json.inputs.x.shape.length !== 2 || batch < 1) {
-      this.fail(['inputs', 'x', 'shape'], `is [${json.inputs.x.shape.join(', ')}], expected [batch ≥ 1, ${spec.inputSize}]`);
+    const { model: spec, dtype } = json.mlp;
+    for (const name of Object.keys(json.inputs)) {
+      if (!['x', 'target', 'lossGrad'].includes(name)) this.fail(['inputs', name], 'is not an input of an MLP case (x, target, lossGrad)');
+    }
+    const xJson = json.inputs.x ?? this.fail(['inputs', 'x'], 'is missing');
+    const batch = xJson.shape[0] ?? 0;
+    if (xJson.shape.length !== 2 || batch < 1) {
+      this.fail(['inputs', 'x', 'shape'], `is [${xJson.shape.join(', ')}], expected [batch ≥ 1, ${spec.inputSize}]`);
     }
     const problem = lossOp(spec.loss).checkSpec?.(spec.loss, numClasses(spec));
-    if (problem) this.fail(['model', 'loss', problem.field], problem.message);
-    const x = this.floatTensor(json.inputs.x, ['inputs', 'x'], json.dtype, [batch, spec.inputSize]);
+    if (problem) this.fail(['mlp', 'model', 'loss', problem.field], problem.message);
+    const x = this.floatTensor(xJson, ['inputs', 'x'], dtype, [batch, spec.inputSize]);
     const target = this.target(spec, batch);
     const lossGrad = this.lossGrad(spec, batch);
-    const params = this.namedTensors(json.parameters, ['parameters'], json.dtype, parameterShapes(spec));
+    const params = this.namedTensors(json.parameters, ['parameters'], dtype, parameterShapes(spec));
     this.checkSpecValues({ x, target: targetAsTensor(target), ...(lossGrad ? { lossGrad } : {}), ...params });
     this.checkSpecAgrees(batch);
     const expected = Object.fromEntries(DTYPES.map((dtype) => [dtype, this.results(spec, dtype, batch)])) as Record<DType, ExpectedResults>;
@@ -134,7 +138,7 @@ class GoldenDecoder {
       name: json.case,
       description: json.description,
       spec,
-      dtype: json.dtype,
+      dtype,
       inputs: { x, target, params, ...(lossGrad ? { lossGrad } : {}) },
       expected,
       onnx: this.onnxGraph(spec),
@@ -149,8 +153,8 @@ class GoldenDecoder {
     const agree: [string, unknown][] = [
       ['name', json.case],
       ['description', json.description],
-      ['dtype', json.dtype],
-      ['model', json.model],
+      ['dtype', json.mlp.dtype],
+      ['model', json.mlp.model],
       ['batch', batch],
       ['seed', json.provenance.seed ?? undefined],
     ];
@@ -169,7 +173,7 @@ class GoldenDecoder {
     const { values, seed } = this.json.provenance.spec;
     if (values === undefined) return;
     if (values === null || typeof values !== 'object') this.fail(['provenance', 'spec', 'values'], 'is not an object of tensors');
-    const round = rounderFor(this.json.dtype);
+    const round = rounderFor(this.json.mlp.dtype);
     for (const [name, t] of Object.entries(stored)) {
       const given = (values as Record<string, unknown>)[name];
       if (given === undefined && seed !== undefined && seed !== null) continue;
@@ -179,18 +183,23 @@ class GoldenDecoder {
     }
   }
 
+  /** Both precisions' graphs must be this case's; the oracle runs the one in the case's precision. */
   private onnxGraph(spec: ModelSpec): GoldenCase['onnx'] {
-    const { onnx } = this.json;
     const inputs = graphInputNames(spec);
     const outputs = resultKeys(spec);
-    if (onnx.file !== `onnx/${this.json.case}.onnx`) this.fail(['onnx', 'file'], `is ${onnx.file}, expected onnx/${this.json.case}.onnx`);
-    if (onnx.dtype !== this.json.dtype) this.fail(['onnx', 'dtype'], `is ${onnx.dtype}, the case is ${this.json.dtype}`);
-    if (onnx.inputs.join() !== inputs.join()) this.fail(['onnx', 'inputs'], `are [${onnx.inputs.join(', ')}], expected [${inputs.join(', ')}]`);
-    if (onnx.outputs.join() !== outputs.join()) this.fail(['onnx', 'outputs'], `are [${onnx.outputs.join(', ')}], expected [${outputs.join(', ')}]`);
-    return { ...onnx, path: join(dirname(this.file), onnx.file) };
+    for (const dtype of DTYPES) {
+      const graph = this.json.onnx[dtype];
+      const file = `onnx/${this.json.case}.${dtype}.onnx`;
+      if (graph.file !== file) this.fail(['onnx', dtype, 'file'], `is ${graph.file}, expected ${file}`);
+      if (graph.inputs.join() !== inputs.join()) this.fail(['onnx', dtype, 'inputs'], `are [${graph.inputs.join(', ')}], expected [${inputs.join(', ')}]`);
+      if (graph.outputs.join() !== outputs.join()) this.fail(['onnx', dtype, 'outputs'], `are [${graph.outputs.join(', ')}], expected [${outputs.join(', ')}]`);
+    }
+    const { dtype } = this.json.mlp;
+    const graph = this.json.onnx[dtype];
+    return { ...graph, dtype, path: join(dirname(this.file), graph.file) };
   }
 
-  private floatTensor(t: FloatTensorJson, path: PathSegment[], dtype: DType, shape: readonly number[]): Tensor {
+  private floatTensor(t: TensorJson, path: PathSegment[], dtype: DType, shape: readonly number[]): Tensor {
     if (t.dtype !== dtype) this.fail([...path, 'dtype'], `is ${t.dtype}, expected ${dtype}`);
     if (!sameShape(t.shape, shape)) this.fail([...path, 'shape'], `is [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     if (t.data.length !== numel(t.shape)) {
@@ -206,13 +215,14 @@ class GoldenDecoder {
   }
 
   private target(spec: ModelSpec, batch: number): Target {
-    const t = this.json.inputs.target;
+    const t = this.json.inputs.target ?? this.fail(['inputs', 'target'], 'is missing');
     const path = ['inputs', 'target'];
+    const dtype = this.json.mlp.dtype;
     const classes = numClasses(spec);
     const layout = lossOp(spec.loss).targetLayout(spec.loss, batch, classes);
     if (layout.kind === 'probabilities' || layout.kind === 'values') {
-      if (t.dtype === 'int64') this.fail([...path, 'dtype'], `is int64, the loss takes ${layout.kind} in ${this.json.dtype}`);
-      const floats = this.floatTensor(t, path, this.json.dtype, layout.shape);
+      if (t.dtype === 'int64') this.fail([...path, 'dtype'], `is int64, the loss takes ${layout.kind} in ${dtype}`);
+      const floats = this.floatTensor(t, path, dtype, layout.shape);
       return layout.kind === 'probabilities' ? { kind: 'probabilities', probs: floats } : { kind: 'values', values: floats };
     }
     if (t.dtype !== 'int64') this.fail([...path, 'dtype'], `is ${t.dtype}, the loss takes int64 class indices`);
@@ -238,11 +248,11 @@ class GoldenDecoder {
       return undefined;
     }
     if (given === undefined) this.fail(path, `is missing: an unreduced loss needs the upstream gradient of shape [${shape.join(', ')}]`);
-    return this.floatTensor(given, path, this.json.dtype, shape);
+    return this.floatTensor(given, path, this.json.mlp.dtype, shape);
   }
 
   private namedTensors(
-    record: Record<string, FloatTensorJson>,
+    record: Record<string, TensorJson>,
     path: PathSegment[],
     dtype: DType,
     shapes: ReadonlyMap<string, readonly number[]>,
@@ -262,8 +272,8 @@ class GoldenDecoder {
   private results(spec: ModelSpec, dtype: DType, batch: number): ExpectedResults {
     const r = this.json.expected[dtype];
     const path = ['expected', dtype];
-    const roundedInputs = dtype === 'float32' && this.json.dtype === 'float64';
-    if (r.inputsRounded !== roundedInputs) this.fail([...path, 'inputsRounded'], `is ${r.inputsRounded}, expected ${roundedInputs} for a ${this.json.dtype} case`);
+    const roundedInputs = dtype === 'float32' && this.json.mlp.dtype === 'float64';
+    if (r.inputsRounded !== roundedInputs) this.fail([...path, 'inputsRounded'], `is ${r.inputsRounded}, expected ${roundedInputs} for a ${this.json.mlp.dtype} case`);
     const tensors = this.namedTensors(r.tensors, [...path, 'tensors'], dtype, resultShapes(spec, batch));
     return { inputsRounded: r.inputsRounded, results: new Map(resultKeys(spec).map((k) => [k, tensors[k]!] as [TensorKey, Tensor])) };
   }

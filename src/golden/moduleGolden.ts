@@ -1,46 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { z } from 'zod';
 import { InputError, type PathSegment } from '../errors.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
 import { sha256Of } from './load.ts';
+import { ModuleGoldenJson, type TensorJson } from './schema.ts';
 
 // A golden of your own model, written by `npm run capture` (python/capture.py): any PyTorch
 // module, its inputs and parameters by name, everything torch computed in float32 and float64
 // from the same inputs, and its training graph exported per precision. Unlike the MLP goldens it
 // carries no model spec: the graph is the model, and the bounds come from it (src/graph/).
 
-export const MODULE_GOLDEN_VERSION = 1;
-
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
-const TensorJson = z.strictObject({
-  dtype: z.enum(['float32', 'float64', 'int64']),
-  shape: z.array(z.number().int().nonnegative()),
-  sha256: Sha256,
-  data: z.array(z.number()),
-});
-const GraphJson = z.strictObject({
-  file: z.string().regex(/^onnx\/[a-z0-9][a-z0-9-]*\.(float32|float64)\.onnx$/, 'onnx/<case>.<dtype>.onnx'),
-  sha256: Sha256,
-  opset: z.number().int(),
-  inputs: z.array(z.string()).min(1),
-  outputs: z.array(z.string()).min(1),
-});
-const ResultsJson = z.strictObject({ inputsRounded: z.boolean(), tensors: z.record(z.string(), TensorJson) });
-
-export const ModuleGoldenJson = z.strictObject({
-  schemaVersion: z.literal(MODULE_GOLDEN_VERSION),
-  kind: z.literal('module'),
-  case: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  description: z.string(),
-  inputs: z.record(z.string(), TensorJson),
-  parameters: z.record(z.string(), TensorJson),
-  expected: z.strictObject({ float32: ResultsJson, float64: ResultsJson }),
-  onnx: z.strictObject({ float32: GraphJson, float64: GraphJson }),
-  provenance: z.record(z.string(), z.unknown()),
-});
-export type ModuleGoldenJson = z.infer<typeof ModuleGoldenJson>;
+// The format is src/golden/schema.ts's, which the MLP goldens share (with an `mlp` section).
+export { ModuleGoldenJson, SCHEMA_VERSION as MODULE_GOLDEN_VERSION } from './schema.ts';
 
 /** An integer input (indices), kept apart from the float ones. */
 export interface IndexTensor {
@@ -64,8 +36,13 @@ export interface ModuleGolden {
   readonly provenance: Readonly<Record<string, unknown>>;
 }
 
-/** Whether a parsed JSON document is a module golden (and not an MLP golden or something else). */
-export const isModuleGoldenJson = (json: unknown): boolean => typeof json === 'object' && json !== null && (json as { kind?: unknown }).kind === 'module';
+/**
+ * Whether a parsed JSON document is a golden of your own module, to be read with loadModuleGolden.
+ * gradparity's MLP goldens share the format but carry an `mlp` section, and their own loader
+ * (loadGolden) knows more about them; anything else is left to the loaders to report.
+ */
+export const isModuleGoldenJson = (json: unknown): boolean =>
+  typeof json === 'object' && json !== null && (json as { kind?: unknown }).kind === 'module' && !('mlp' in json);
 
 /** Whether a file holds a module golden (its `kind`); unreadable or invalid JSON is left to the loaders to report. */
 export function isModuleGoldenFile(file: string): boolean {
@@ -100,14 +77,14 @@ export function loadModuleGolden(file: string): ModuleGolden {
     throw new InputError(file, path, reason);
   };
   if (basename(file) !== `${json.case}.json`) fail(['case'], `is ${json.case}, but the file is named ${basename(file)}`);
-  const decode = (t: z.infer<typeof TensorJson>, path: PathSegment[]): Float32Array | Float64Array | BigInt64Array => {
+  const decode = (t: TensorJson, path: PathSegment[]): Float32Array | Float64Array | BigInt64Array => {
     if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) fail([...path, 'data'], `holds ${t.data.length} values for shape [${t.shape.join(', ')}]`);
     const typed = t.dtype === 'int64' ? BigInt64Array.from(t.data, (v) => BigInt(v)) : t.dtype === 'float32' ? Float32Array.from(t.data) : Float64Array.from(t.data);
     if (t.dtype === 'float32' && t.data.some((v, i) => !Object.is(typed[i], v))) fail([...path, 'data'], 'holds a value that is not a float32 number');
     if (sha256Of(typed) !== t.sha256) fail([...path, 'sha256'], 'does not match data: the numbers changed after torch wrote them');
     return typed;
   };
-  const float = (t: z.infer<typeof TensorJson>, path: PathSegment[]): Tensor => {
+  const float = (t: TensorJson, path: PathSegment[]): Tensor => {
     if (t.dtype === 'int64') fail([...path, 'dtype'], 'is int64, a float tensor is needed here');
     return tensor(t.dtype as DType, t.shape, decode(t, path) as Float32Array | Float64Array);
   };

@@ -59,7 +59,7 @@ describe('gradparity check', () => {
     try {
       for (const f of ['seed-3-4-2.json', 'schema.json']) cpSync(`goldens/${f}`, join(dir, f));
       mkdirSync(join(dir, 'onnx'));
-      cpSync('goldens/onnx/seed-3-4-2.onnx', join(dir, 'onnx', 'seed-3-4-2.onnx'));
+      for (const d of ['float32', 'float64']) cpSync(`goldens/onnx/seed-3-4-2.${d}.onnx`, join(dir, 'onnx', `seed-3-4-2.${d}.onnx`));
       writeFileSync(join(dir, 'notes.json'), '{"description": "a JSON file that is not a golden"}');
       const directory = await cli('check', dir, '--no-reports');
       expect([directory.code, directory.err]).toEqual([EXIT.ok, '']);
@@ -104,7 +104,7 @@ describe('gradparity check in GitHub Actions', () => {
       grad.sha256 = createHash('sha256').update(new Uint8Array(new Float64Array(grad.data).buffer)).digest('hex');
       mkdirSync(join(dir, 'onnx'));
       writeFileSync(join(dir, 'seed-3-4-2.json'), JSON.stringify(golden));
-      cpSync('goldens/onnx/seed-3-4-2.onnx', join(dir, 'onnx', 'seed-3-4-2.onnx'));
+      for (const d of ['float32', 'float64']) cpSync(`goldens/onnx/seed-3-4-2.${d}.onnx`, join(dir, 'onnx', `seed-3-4-2.${d}.onnx`));
       vi.stubEnv('GITHUB_ACTIONS', 'true');
       const { code, out } = await cli('check', dir, '--no-reports');
       expect(code).toBe(EXIT.parityFailure);

@@ -45,7 +45,7 @@ beforeAll(() => {
   cpSync(join(repo, 'goldens', 'schema.json'), join(project, 'goldens', 'schema.json'));
   for (const c of FIXTURE_CASES) {
     cpSync(join(repo, 'goldens', `${c}.json`), join(project, 'goldens', `${c}.json`));
-    cpSync(join(repo, 'goldens', 'onnx', `${c}.onnx`), join(project, 'goldens', 'onnx', `${c}.onnx`));
+    for (const d of ['float32', 'float64']) cpSync(join(repo, 'goldens', 'onnx', `${c}.${d}.onnx`), join(project, 'goldens', 'onnx', `${c}.${d}.onnx`));
   }
   process.chdir(project);
 });

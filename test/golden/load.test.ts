@@ -99,8 +99,8 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
   });
 
   it('an unknown op, and a module missing a field its op needs', () => {
-    expect(errorAfter((g) => (g.model.modules[1].op = 'swish')).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.modules\[1\]\.op: /);
-    expect(errorAfter((g) => delete g.model.modules[0].out).message).toMatch(/^goldens\/seed-3-4-2\.json: model\.modules\[0\]\.out: /);
+    expect(errorAfter((g) => (g.mlp.model.modules[1].op = 'swish')).message).toMatch(/^goldens\/seed-3-4-2\.json: mlp\.model\.modules\[1\]\.op: /);
+    expect(errorAfter((g) => delete g.mlp.model.modules[0].out).message).toMatch(/^goldens\/seed-3-4-2\.json: mlp\.model\.modules\[0\]\.out: /);
   });
 
   it('a result the model does not produce, and a missing one', () => {
@@ -121,9 +121,9 @@ describe('a damaged golden is rejected with the file and the JSON path', () => {
   it('class weights that do not fit the model, and a class index that is neither a class nor the ignore_index', () => {
     const file = 'goldens/ce-weighted-mean.json';
     const weighted = JSON.parse(readFileSync(file, 'utf8'));
-    weighted.model.loss.weight.push(1);
+    weighted.mlp.model.loss.weight.push(1);
     weighted.provenance.spec.model.loss.weight.push(1);
-    expect(() => parseGolden(JSON.stringify(weighted), file)).toThrow('goldens/ce-weighted-mean.json: model.loss.weight: has 5 entries, the model has 4 classes');
+    expect(() => parseGolden(JSON.stringify(weighted), file)).toThrow('goldens/ce-weighted-mean.json: mlp.model.loss.weight: has 5 entries, the model has 4 classes');
     const ignoring = JSON.parse(readFileSync('goldens/nll-log-softmax.json', 'utf8'));
     ignoring.inputs.target.data[1] = -99;
     expect(() => parseGolden(JSON.stringify(ignoring), 'goldens/nll-log-softmax.json')).toThrow('inputs.target.data[1]: -99 is not a class index in [0, 4) nor the ignore_index -100');

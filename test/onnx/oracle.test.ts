@@ -7,6 +7,7 @@ import { InputError } from '../../src/errors.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 import { OnnxOracle, onnxOracleFor } from '../../src/onnx/oracle.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
+import { DTYPES } from '../../src/tensor/dtype.ts';
 
 const goldens = listGoldenFiles().map(loadGolden);
 
@@ -41,8 +42,11 @@ describe('a bad graph is rejected with a message naming the file', () => {
   function scratchCase(edit: { graphBytes?: (b: Buffer) => Buffer; golden?: (g: any) => void; graphFrom?: string } = {}) {
     const name = seed;
     const text = JSON.parse(readFileSync(`goldens/${name}.json`, 'utf8'));
-    const graph = readFileSync(`goldens/onnx/${edit.graphFrom ?? name}.onnx`);
-    writeFileSync(join(dir, 'onnx', `${name}.onnx`), edit.graphBytes ? edit.graphBytes(Buffer.from(graph)) : graph);
+    // Both graphs are copied; the oracle runs the one in the case's precision (float32 for both cases used here).
+    for (const d of DTYPES) {
+      const graph = readFileSync(`goldens/onnx/${edit.graphFrom ?? name}.${d}.onnx`);
+      writeFileSync(join(dir, 'onnx', `${name}.${d}.onnx`), edit.graphBytes && d === 'float32' ? edit.graphBytes(Buffer.from(graph)) : graph);
+    }
     edit.golden?.(text);
     writeFileSync(join(dir, `${name}.json`), JSON.stringify(text));
     return loadGolden(join(dir, `${name}.json`));
@@ -60,7 +64,7 @@ describe('a bad graph is rejected with a message naming the file', () => {
   it('one flipped byte: the SHA-256 no longer matches', async () => {
     const golden = scratchCase({ graphBytes: (b) => (b.writeUInt8(b.readUInt8(b.length >> 1) ^ 0x01, b.length >> 1), b) });
     const err = await openError(golden);
-    expect(err.message).toMatch(new RegExp(`^${join(dir, 'onnx', `${seed}.onnx`)}: SHA-256 is [0-9a-f]{64}, but .*${seed}\\.json records [0-9a-f]{64}: the graph changed after it was exported$`));
+    expect(err.message).toMatch(new RegExp(`^${join(dir, 'onnx', `${seed}.float32.onnx`)}: SHA-256 is [0-9a-f]{64}, but .*${seed}\\.json records [0-9a-f]{64}: the graph changed after it was exported$`));
   });
 
   it('a missing graph', async () => {
@@ -73,17 +77,17 @@ describe('a bad graph is rejected with a message naming the file', () => {
     const garbage = Buffer.from('this is not a protobuf');
     const golden = scratchCase({
       graphBytes: () => garbage,
-      golden: (g) => (g.onnx.sha256 = createHash('sha256').update(garbage).digest('hex')),
+      golden: (g) => (g.onnx.float32.sha256 = createHash('sha256').update(garbage).digest('hex')),
     });
-    expect((await openError(golden)).message).toMatch(/seed-3-4-2\.onnx: onnxruntime cannot load the graph: .*(protobuf|Protobuf)/);
+    expect((await openError(golden)).message).toMatch(/seed-3-4-2\.float32\.onnx: onnxruntime cannot load the graph: .*(protobuf|Protobuf)/);
   });
 
   it('another case\'s graph: inputs that do not match the golden', async () => {
-    const other = readFileSync('goldens/onnx/batch7-class-mean.onnx');
+    const other = readFileSync('goldens/onnx/batch7-class-mean.float32.onnx');
     const golden = scratchCase({
       graphFrom: 'batch7-class-mean',
-      golden: (g) => (g.onnx.sha256 = createHash('sha256').update(other).digest('hex')),
+      golden: (g) => (g.onnx.float32.sha256 = createHash('sha256').update(other).digest('hex')),
     });
-    expect((await openError(golden)).message).toMatch(/seed-3-4-2\.onnx: graph input x has shape \[7, 8\], the golden's is \[1, 3\] \(golden .*seed-3-4-2\.json\)$/);
+    expect((await openError(golden)).message).toMatch(/seed-3-4-2\.float32\.onnx: graph input x has shape \[7, 8\], the golden's is \[1, 3\] \(golden .*seed-3-4-2\.json\)$/);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { staleness } from '../../src/golden/freshness.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 import { recoverInterruptedSwap } from '../../src/capture/swap.ts';
+import { DTYPES } from '../../src/tensor/dtype.ts';
 
 // The driver (scripts/goldens.ts) is tested with a stand-in generator that copies committed
 // goldens, so staging, validation, change reports and the atomic replacement run without torch.
@@ -22,7 +23,7 @@ function makeSet(dir: string, cases: readonly string[]): string {
   cpSync('goldens/schema.json', join(dir, 'schema.json'));
   for (const c of cases) {
     cpSync(`goldens/${c}.json`, join(dir, `${c}.json`));
-    cpSync(`goldens/onnx/${c}.onnx`, join(dir, 'onnx', `${c}.onnx`));
+    for (const d of DTYPES) cpSync(`goldens/onnx/${c}.${d}.onnx`, join(dir, 'onnx', `${c}.${d}.onnx`));
   }
   return dir;
 }
@@ -223,7 +224,7 @@ describe('the commands the tool suggests', () => {
     const { goldens, source } = scratch();
     // The source (what the generator produces) no longer has relu-kink: its spec was removed.
     rmSync(join(source, 'relu-kink.json'));
-    rmSync(join(source, 'onnx', 'relu-kink.onnx'));
+    for (const d of DTYPES) rmSync(join(source, 'onnx', `relu-kink.${d}.onnx`));
     const specs = JSON.parse(readFileSync('scripts/cases.json', 'utf8'));
     specs.cases = specs.cases.filter((c: { name: string }) => c.name !== 'relu-kink');
     const casesFile = join(goldens, '..', 'cases.json');
