@@ -77,8 +77,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
 # var_mean as a mean, the squared deviations and their sum over n − correction;
 # convert_element_type as aten::_to_copy, which rewrite_for_export turns into a Cast;
 # select_backward and slice_backward as scatters into zeros; embedding_dense_backward as a
-# scatter_add (see its comment); convolution_backward as convolutions and avg_pool2d_backward as
-# an expand (for the cases their comments state, an ExportError otherwise).
+# scatter_add (see its comment); convolution_backward and avg_pool2d_backward as convolutions (for
+# the cases their comments state, an ExportError otherwise).
 
 
 def var_mean_correction(x, dim=None, correction=None, keepdim=False):
@@ -129,35 +129,69 @@ def embedding_dense_backward(grad_output, indices, num_weights, padding_idx, sca
     return torch.zeros(num_weights, g.shape[1], dtype=g.dtype).scatter_add(0, where, g)
 
 
+def conv_input_grad(grad_output, weight, input_shape, stride, padding, dilation, groups):
+    # The input's gradient is the transposed convolution of the output's gradient, written as a
+    # plain convolution: stride − 1 zeros inserted between the gradient's elements (a reshape and
+    # a Pad), padded by d·(k − 1) − p on each side, plus the rows and columns at the end that no
+    # window reached, then convolved with the kernel flipped and its channels swapped, at the
+    # forward's dilation; group by group, concatenated over the input's channels.
+    n, m, ho, wo = grad_output.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = weight.shape[2:], stride, padding, dilation
+    g = grad_output
+    if sh > 1 or sw > 1:
+        g = torch.nn.functional.pad(g.reshape(n, m, ho, 1, wo, 1), (0, sw - 1, 0, 0, 0, sh - 1))
+        g = g.reshape(n, m, ho * sh, wo * sw)[:, :, : (ho - 1) * sh + 1, : (wo - 1) * sw + 1]
+    before = (dh * (kh - 1) - ph, dw * (kw - 1) - pw)
+    if min(before) < 0:
+        raise ExportError(f"convolution_backward: padding {list(padding)} is more than dilation·(kernel − 1) = {[dh * (kh - 1), dw * (kw - 1)]}, which has no decomposition here")
+    after = (input_shape[2] - ((ho - 1) * sh + 1 + dh * (kh - 1) - 2 * ph), input_shape[3] - ((wo - 1) * sw + 1 + dw * (kw - 1) - 2 * pw))
+    g = torch.nn.functional.pad(g, (before[1], before[1] + after[1], before[0], before[0] + after[0]))
+    flipped = weight.index_select(2, torch.tensor(list(reversed(range(kh))))).index_select(3, torch.tensor(list(reversed(range(kw)))))
+    mg = m // groups
+    parts = [torch.nn.functional.conv2d(g[:, k * mg:(k + 1) * mg], flipped[k * mg:(k + 1) * mg].transpose(0, 1), dilation=(dh, dw)) for k in range(groups)]
+    return parts[0] if groups == 1 else torch.cat(parts, 1)
+
+
+def conv_weight_grad(grad_output, input, weight_shape, stride, padding, dilation, groups):
+    # grad_W[m, c, u, v] = Σ_{n,i,j} g[n, m, i, j]·x[n, c, i·s + u·d − p, j·s + v·d − p]: a
+    # convolution of the input (batch and channels swapped) with the gradient as its kernel, the
+    # forward's dilation as its stride and the forward's stride as its dilation, cropped to the
+    # kernel's size; group by group, concatenated over the output channels.
+    kh, kw = weight_shape[2], weight_shape[3]
+    cg, mg = input.shape[1] // groups, grad_output.shape[1] // groups
+    parts = []
+    for k in range(groups):
+        x = input[:, k * cg:(k + 1) * cg].transpose(0, 1)
+        # The kernel's shape, stated: torch.onnx exports a convolution only with a kernel of known shape.
+        g = grad_output[:, k * mg:(k + 1) * mg].transpose(0, 1).reshape(mg, *grad_output.shape[:1], *grad_output.shape[2:])
+        w = torch.nn.functional.conv2d(x, g, stride=tuple(dilation), padding=tuple(padding), dilation=tuple(stride))
+        parts.append(w[:, :, :kh, :kw].transpose(0, 1))
+    return parts[0] if groups == 1 else torch.cat(parts, 0)
+
+
 def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed, output_padding, groups, output_mask):
     # torch 1.13 has no decomposition of convolution_backward, and torch.onnx no symbolic for it.
-    # For a 2-D convolution with stride 1, dilation 1 and one group, both gradients are
-    # convolutions themselves: the input's, of the gradient with the kernel flipped and its
-    # channels swapped (padded by k − 1 − p); the weight's, of the input with the gradient, batch
-    # and channels swapped. The flip is an index_select with reversed indices (a Gather).
-    if input.dim() != 4 or list(stride) != [1, 1] or list(dilation) != [1, 1] or transposed or groups != 1:
-        raise ExportError(f"convolution_backward: only 2-D, stride 1, dilation 1, one group, not transposed has a decomposition here (got stride {list(stride)}, dilation {list(dilation)}, groups {groups}, transposed {transposed})")
-    kh, kw = weight.shape[2], weight.shape[3]
-    grad_input = grad_weight = grad_bias = None
-    if output_mask[0]:
-        flipped = weight.index_select(2, torch.tensor(list(reversed(range(kh))))).index_select(3, torch.tensor(list(reversed(range(kw)))))
-        grad_input = torch.nn.functional.conv2d(grad_output, flipped.transpose(0, 1), padding=(kh - 1 - padding[0], kw - 1 - padding[1]))
-    if output_mask[1]:
-        grad_weight = torch.nn.functional.conv2d(input.transpose(0, 1), grad_output.transpose(0, 1), padding=tuple(padding)).transpose(0, 1)
-    if output_mask[2]:
-        grad_bias = grad_output.sum((0, 2, 3))
+    # For a 2-D convolution (any stride, padding, dilation and groups), both gradients are
+    # convolutions themselves (conv_input_grad, conv_weight_grad); the flip is an index_select
+    # with reversed indices (a Gather).
+    if input.dim() != 4 or transposed:
+        raise ExportError(f"convolution_backward: only 2-D convolutions that are not transposed have a decomposition here (got a {input.dim() - 2}-D one{', transposed' if transposed else ''})")
+    grad_input = conv_input_grad(grad_output, weight, input.shape, stride, padding, dilation, groups) if output_mask[0] else None
+    grad_weight = conv_weight_grad(grad_output, input, weight.shape, stride, padding, dilation, groups) if output_mask[1] else None
+    grad_bias = grad_output.sum((0, 2, 3)) if output_mask[2] else None
     return grad_input, grad_weight, grad_bias
 
 
 def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
-    # Non-overlapping windows that tile the input (kernel = stride, no padding): each input element
-    # of a window gets the window's gradient divided by its size, by reshape and expand.
+    # Every input element gets the gradient of each window it is in, divided by the window's size
+    # (padding included): the input gradient of a depthwise convolution whose kernel is all ones,
+    # after the division.
     kh, kw = kernel_size
-    n, c, ho, wo = grad_output.shape
-    if list(stride or kernel_size) != [kh, kw] or any(padding) or divisor_override is not None or self.shape[2] != ho * kh or self.shape[3] != wo * kw:
-        raise ExportError("avg_pool2d_backward: only windows that tile the input (kernel = stride, no padding) have a decomposition here")
-    g = (grad_output / (kh * kw)).reshape(n, c, ho, 1, wo, 1).expand(n, c, ho, kh, wo, kw)
-    return g.reshape(n, c, ho * kh, wo * kw)
+    if ceil_mode or divisor_override is not None or (not count_include_pad and any(padding)):
+        raise ExportError("avg_pool2d_backward: ceil_mode, divisor_override and count_include_pad=False with padding have no decomposition here")
+    channels = self.shape[1]
+    ones = torch.ones(channels, 1, kh, kw, dtype=grad_output.dtype)
+    return conv_input_grad(grad_output / (kh * kw), ones, self.shape, list(stride or kernel_size), list(padding), [1, 1], channels)
 
 
 def max_pool2d_with_indices_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode, indices):

@@ -79,6 +79,25 @@ class SmallCnn(torch.nn.Module):
         return self.fc(self.pool(torch.relu(self.conv(images))).flatten(1))
 
 
+class StridedGroupedCnn(torch.nn.Module):
+    """Conv2d with stride 2 and padding, a grouped and dilated Conv2d, padded average and max
+    pooling, then a Linear: every convolution and pooling option the graph rules cover. No ReLU
+    after the second convolution: overlapping average windows over a sparse map hold exact ties,
+    which the max pooling's bound cannot tell from near ties."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = torch.nn.Conv2d(2, 4, 3, stride=2, padding=1)
+        self.grouped = torch.nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2)
+        self.average = torch.nn.AvgPool2d(3, stride=2, padding=1)
+        self.maximum = torch.nn.MaxPool2d(2, stride=1, padding=1)
+        self.fc = torch.nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, images):
+        h = self.grouped(torch.relu(self.down(images)))
+        return self.fc(self.maximum(self.average(h)).flatten(1))
+
+
 CASES = [
     {
         "name": "residual-layernorm-gelu",
@@ -139,5 +158,14 @@ CASES = [
         "loss": lambda out, inputs: torch.nn.functional.cross_entropy(out, inputs["target"]),
         "record": ["conv"],
         "seed": 7,
+    },
+    {
+        "name": "strided-grouped-cnn",
+        "description": "Conv2d(2, 4, 3, stride 2, padding 1), ReLU, Conv2d(4, 4, 3, padding 2, dilation 2, groups 2), AvgPool2d(3, stride 2, padding 1), MaxPool2d(2, stride 1, padding 1), Linear(64, 3) on 2 images of 2×9×9; cross-entropy.",
+        "build": lambda: StridedGroupedCnn(),
+        "inputs": lambda g: {"images": torch.randn(2, 2, 9, 9, generator=g, dtype=torch.float64), "target": torch.tensor([1, 2])},
+        "loss": lambda out, inputs: torch.nn.functional.cross_entropy(out, inputs["target"]),
+        "record": ["down", "grouped"],
+        "seed": 8,
     },
 ]

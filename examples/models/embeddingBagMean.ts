@@ -4,6 +4,7 @@
 import type { IndexTensor } from '../../src/golden/moduleGolden.ts';
 import type { TensorsByKey } from '../../src/parity/moduleParity.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
+import { classifierHead } from './classifierHead.ts';
 
 type Named = Readonly<Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>>;
 
@@ -31,40 +32,9 @@ export function embeddingBagMean(indexInputs: Readonly<Record<string, IndexTenso
     }
     for (let k = 0; k < width; k++) pooled[b * width + k] = r(pooled[b * width + k]! / steps);
   }
-  const logits = new Array<number>(batch * classes);
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < classes; c++) {
-      let acc = bias[c]!;
-      for (let k = 0; k < width; k++) acc = r(acc + r(pooled[b * width + k]! * w[c * width + k]!));
-      logits[b * classes + c] = acc;
-    }
-  }
-  // Cross-entropy, mean over the batch: log_softmax with the row max shifted out.
-  let loss = 0;
-  const dLogits = new Array<number>(batch * classes);
-  for (let b = 0; b < batch; b++) {
-    const row = logits.slice(b * classes, (b + 1) * classes);
-    const m = Math.max(...row);
-    const e = row.map((v) => r(Math.exp(r(v - m))));
-    const s = e.reduce((acc, v) => r(acc + v), 0);
-    const lse = r(Math.log(s));
-    loss = r(loss - r(r(row[target[b]!]! - m) - lse));
-    e.forEach((v, c) => (dLogits[b * classes + c] = r(r(r(v / s) - (c === target[b] ? 1 : 0)) / batch)));
-  }
-  loss = r(loss / batch);
-  const dW = new Array<number>(classes * width).fill(0);
-  const dBias = new Array<number>(classes).fill(0);
-  const dPooled = new Array<number>(batch * width).fill(0);
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < classes; c++) {
-      const g = dLogits[b * classes + c]!;
-      dBias[c] = r(dBias[c]! + g);
-      for (let k = 0; k < width; k++) {
-        dW[c * width + k] = r(dW[c * width + k]! + r(g * pooled[b * width + k]!));
-        dPooled[b * width + k] = r(dPooled[b * width + k]! + r(g * w[c * width + k]!));
-      }
-    }
-  }
+  // Linear and cross-entropy, mean over the batch.
+  const head = classifierHead(pooled, batch, w, bias, target, r);
+  const dPooled = head.dInput;
   const dTable = new Array<number>(vocabulary * width).fill(0);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < steps; t++) {
@@ -73,11 +43,11 @@ export function embeddingBagMean(indexInputs: Readonly<Record<string, IndexTenso
     }
   }
   return {
-    loss: { shape: [], data: [loss] },
-    output: { shape: [batch, classes], data: logits },
+    loss: { shape: [], data: [head.loss] },
+    output: { shape: [batch, classes], data: head.logits },
     'out.embed': { shape: [batch, steps, width], data: embedded },
     'grad.embed.weight': { shape: [vocabulary, width], data: dTable },
-    'grad.fc.weight': { shape: [classes, width], data: dW },
-    'grad.fc.bias': { shape: [classes], data: dBias },
+    'grad.fc.weight': { shape: [classes, width], data: head.dWeight },
+    'grad.fc.bias': { shape: [classes], data: head.dBias },
   };
 }

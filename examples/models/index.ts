@@ -6,6 +6,7 @@ import { embeddingBagMean } from './embeddingBagMean.ts';
 import { functionTanhBilinear } from './functionTanhBilinear.ts';
 import { residualLayerNormGelu } from './residualLayerNormGelu.ts';
 import { smallCnn } from './smallCnn.ts';
+import { stridedGroupedCnn } from './stridedGroupedCnn.ts';
 import { tanhRnn } from './tanhRnn.ts';
 
 type Named = Readonly<Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>>;
@@ -26,4 +27,5 @@ export const EXAMPLE_MODELS: readonly { readonly name: string; run(given: Exampl
   { name: 'small-cnn', run: (g, dtype) => smallCnn(g.inputs, g.indexInputs, g.params, dtype) },
   { name: 'function-tanh-bilinear', run: (g, dtype) => functionTanhBilinear(g.inputs, dtype) },
   { name: 'maxpool-cnn', run: (g, dtype) => smallCnn(g.inputs, g.indexInputs, g.params, dtype, 'max') },
+  { name: 'strided-grouped-cnn', run: (g, dtype) => stridedGroupedCnn(g.inputs, g.indexInputs, g.params, dtype) },
 ];

@@ -4,6 +4,7 @@
 import type { IndexTensor } from '../../src/golden/moduleGolden.ts';
 import type { TensorsByKey } from '../../src/parity/moduleParity.ts';
 import type { DType } from '../../src/tensor/dtype.ts';
+import { classifierHead } from './classifierHead.ts';
 
 type Named = Readonly<Record<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>>;
 
@@ -48,35 +49,8 @@ export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, Ind
     pooled[at] = r(sum / 4);
   }
   // Linear and cross-entropy (mean).
-  const logits = new Array<number>(n * classes);
-  for (let b = 0; b < n; b++) for (let k = 0; k < classes; k++) {
-    let acc = fb[k]!;
-    for (let f = 0; f < features; f++) acc = r(acc + r(pooled[b * features + f]! * fw[k * features + f]!));
-    logits[b * classes + k] = acc;
-  }
-  let loss = 0;
-  const dLogits = new Array<number>(n * classes);
-  for (let b = 0; b < n; b++) {
-    const row = logits.slice(b * classes, (b + 1) * classes);
-    const mx = Math.max(...row);
-    const e = row.map((v) => r(Math.exp(r(v - mx))));
-    const s = e.reduce((acc, v) => r(acc + v), 0);
-    loss = r(loss - r(r(row[target[b]!]! - mx) - r(Math.log(s))));
-    e.forEach((v, k) => (dLogits[b * classes + k] = r(r(r(v / s) - (k === target[b] ? 1 : 0)) / n)));
-  }
-  loss = r(loss / n);
-
-  const dFw = new Array<number>(classes * features).fill(0);
-  const dFb = new Array<number>(classes).fill(0);
-  const dPooled = new Array<number>(n * features).fill(0);
-  for (let b = 0; b < n; b++) for (let k = 0; k < classes; k++) {
-    const g = dLogits[b * classes + k]!;
-    dFb[k] = r(dFb[k]! + g);
-    for (let f = 0; f < features; f++) {
-      dFw[k * features + f] = r(dFw[k * features + f]! + r(g * pooled[b * features + f]!));
-      dPooled[b * features + f] = r(dPooled[b * features + f]! + r(g * fw[k * features + f]!));
-    }
-  }
+  const head = classifierHead(pooled, n, fw, fb, target, r);
+  const dPooled = head.dInput;
   // Each pooled value's gradient, a quarter to each input of its window, through the ReLU.
   const dz = new Array<number>(z.length).fill(0);
   if (pool === 'max') {
@@ -98,13 +72,13 @@ export function smallCnn(inputs: Named, indexInputs: Readonly<Record<string, Ind
     }
   }
   return {
-    loss: { shape: [], data: [loss] },
-    output: { shape: [n, classes], data: logits },
+    loss: { shape: [], data: [head.loss] },
+    output: { shape: [n, classes], data: head.logits },
     'out.conv': { shape: [n, m, ho, wo], data: z },
     'grad.images': { shape: [n, c, h, w], data: dx },
     'grad.conv.weight': { shape: [...params['conv.weight']!.shape], data: dCw },
     'grad.conv.bias': { shape: [m], data: dCb },
-    'grad.fc.weight': { shape: [classes, features], data: dFw },
-    'grad.fc.bias': { shape: [classes], data: dFb },
+    'grad.fc.weight': { shape: [classes, features], data: head.dWeight },
+    'grad.fc.bias': { shape: [classes], data: head.dBias },
   };
 }

@@ -467,4 +467,11 @@ function reusedBiasBuffer(dtype: DType, out: number): Tensor {
     edits: [{ find: 'picked.forEach((w, at) => (dz[w] = z[w]! <= 0 ? 0 : dPooled[at]!));', replace: 'picked.forEach((w, at) => (dz[w] = z[w]! <= 0 ? 0 : r(dPooled[at]! / 4)));' }],
     closedBy: 'maxpool-cnn',
   },
+  {
+    id: 'padded-average-pool-backward-divides-by-inside',
+    description: 'padded average pooling\'s backward divides a border window\'s gradient by the elements inside it, not by the 9 the forward divided by (count_include_pad)',
+    file: 'examples/models/stridedGroupedCnn.ts',
+    edits: [{ find: 'window.forEach((i) => (dz2[i] = r(dz2[i]! + r(dPooled[o]! / 9)))));', replace: 'window.forEach((i) => (dz2[i] = r(dz2[i]! + r(dPooled[o]! / window.length)))));' }],
+    closedBy: 'strided-grouped-cnn',
+  },
 ];

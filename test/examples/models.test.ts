@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { moduleGraphBounds } from '../../src/graph/moduleGraph.ts';
+import { totals } from '../../src/tolerance/errorBound.ts';
 import '../../src/vitest/matchers.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,20 @@ describe.each(EXAMPLE_MODELS.map((m) => [m.name, m] as const))('example model %s
     const records = await checkModuleGolden(golden);
     expect(records.length).toBeGreaterThan(0);
     expect(records.filter((r) => r.verdict === 'fail').map((r) => `${r.tensor} ${sideLabel(r.actual)}~${sideLabel(r.expected)} ${worstShare(r)}`)).toEqual([]);
+  });
+
+  it('its graph, evaluated by the bound engine, computes what torch computed (every rule indexes its inputs right)', () => {
+    const graph = moduleGraphBounds(golden, ['float64', 'exact']);
+    let compared = 0;
+    for (const [key, torch] of golden.expected.float64) {
+      const mine = graph.get(key)!;
+      const bound = totals(mine.bound);
+      // torch's float64 result and the engine's evaluation are both within the float64 bound of the exact value.
+      const off = [...torch.data].findIndex((v, i) => !(Math.abs(v - mine.data[i]!) <= 2 * bound[i]! + 1e-300));
+      expect(off, `${key}[${off}]: torch ${torch.data[off]}, the graph ${mine.data[off]}, bound ${bound[off]}`).toBe(-1);
+      compared += torch.data.length;
+    }
+    expect(compared).toBeGreaterThan(0);
   });
 
   it.each(['float32', 'float64'] as const)('its TS implementation matches torch in %s, key by key', (dtype) => {

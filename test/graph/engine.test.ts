@@ -82,10 +82,13 @@ describe('the graph bound beside the op records\' bound', () => {
     const sorted = ratios.map((r) => r.graph / r.record).sort((a, b) => a - b);
     expect(sorted[Math.floor(sorted.length / 2)]).toBeCloseTo(1, 1);
     const apart = ratios.filter((r) => !(r.graph <= 2 * r.record && r.record <= 2 * r.graph));
-    // Where both sides pass an exact 0 (a closed ReLU) the records allow nothing and the graph a
-    // few subnormal spacings; on ce-underflow-small-weight the records allow TS's order's underflow.
-    const explained = apart.filter((r) => (r.record === 0 && r.graph < 1e-40) || r.case === 'ce-underflow-small-weight');
-    expect(apart.length).toBeLessThan(50);
+    // Where both sides pass exact zeros, one bound allows nothing and the other a few subnormal
+    // spacings (the graph sums exact zeros exactly; the records' bias sums keep an underflow
+    // allowance; a Where or product of the graph keeps one where the records do not); on
+    // ce-underflow-small-weight the records allow TS's order's underflow.
+    const subnormal = (r: { graph: number; record: number }) => (r.record === 0 && r.graph < 1e-40) || (r.graph === 0 && r.record < 1e-40);
+    const explained = apart.filter((r) => subnormal(r) || r.case === 'ce-underflow-small-weight');
+    expect(apart.length).toBeLessThan(100);
     expect(apart.filter((r) => !explained.includes(r))).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@ import { maxOverGroups, sumOverGroups } from './reduce.ts';
 import { required, type GraphOpRule, type NodeContext } from './types.ts';
 
 // 2-D convolution, pooling and constant padding. A convolution's output element is a dot product
-// of K = C·kh·kw input and weight pairs (and a bias): the matrix product's rule of
+// of K = (C/groups)·kh·kw input and weight pairs (and a bias), whatever its stride, padding and
+// dilation (they only choose which pairs): the matrix product's rule of
 // docs/tolerance-policy.md §2.1 with that K. Pooling reduces each window as ReduceMean or
 // ReduceMax reduce their groups (§2.1), and padding only moves values (§2.6).
 
@@ -18,34 +19,37 @@ const conv: GraphOpRule = {
   apply(inputs, ctx) {
     const [x, w, b] = [required(inputs, 0, ctx), required(inputs, 1, ctx), inputs[2]];
     if (x.shape.length !== 4 || w.shape.length !== 4) return ctx.fail('is not 2-D; the rule covers [N, C, H, W] inputs');
-    if (ctx.attr<number>('group', 1) !== 1 || ints(ctx, 'dilations', [1, 1]).some((d) => d !== 1)) return ctx.fail('has groups or dilations, which have no rule');
+    const groups = ctx.attr<number>('group', 1);
     const [n, c, h, wd] = x.shape as [number, number, number, number];
     const [m, cw, kh, kw] = w.shape as [number, number, number, number];
-    if (cw !== c) return ctx.fail(`convolves ${c} channels with a kernel for ${cw}`);
+    if (cw * groups !== c || m % groups !== 0) return ctx.fail(`convolves ${c} channels in ${groups} group(s) with a kernel [${w.shape.join(', ')}]`);
     const [pt, pl, pb, pr] = ints(ctx, 'pads', [0, 0, 0, 0]) as [number, number, number, number];
     const [sh, sw] = ints(ctx, 'strides', [1, 1]) as [number, number];
-    const ho = Math.floor((h + pt + pb - kh) / sh) + 1;
-    const wo = Math.floor((wd + pl + pr - kw) / sw) + 1;
+    const [dh, dw] = ints(ctx, 'dilations', [1, 1]) as [number, number];
+    const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+    const wo = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
     const shape = [n, m, ho, wo];
     const count = elementCount(shape);
     const data = new Float64Array(count);
     const bound = zeroBound(shape, count);
     const xTotal = totals(x.bound);
-    const g = ctx.r.gamma(c * kh * kw + (b === undefined ? 0 : 1));
+    const g = ctx.r.gamma(cw * kh * kw + (b === undefined ? 0 : 1));
     for (let o = 0; o < count; o++) {
       const [bn, bm, i, j] = [Math.floor(o / (m * ho * wo)), Math.floor(o / (ho * wo)) % m, Math.floor(o / wo) % ho, o % wo];
       let value = b === undefined ? 0 : b.data[bm]!;
       let magnitude = b === undefined ? 0 : Math.abs(b.data[bm]!);
       if (b !== undefined) for (const p of BOUND_PARTS) bound.parts[p][o]! += b.bound.parts[p][bm]!;
-      for (let ci = 0; ci < c; ci++) {
+      // Output channel bm reads the input channels of its group.
+      const first = Math.floor(bm / (m / groups)) * cw;
+      for (let ci = 0; ci < cw; ci++) {
         for (let u = 0; u < kh; u++) {
-          const row = i * sh + u - pt;
+          const row = i * sh + u * dh - pt;
           if (row < 0 || row >= h) continue;
           for (let v = 0; v < kw; v++) {
-            const col = j * sw + v - pl;
+            const col = j * sw + v * dw - pl;
             if (col < 0 || col >= wd) continue;
-            const ix = ((bn * c + ci) * h + row) * wd + col;
-            const iw = ((bm * c + ci) * kh + u) * kw + v;
+            const ix = ((bn * c + first + ci) * h + row) * wd + col;
+            const iw = ((bm * cw + ci) * kh + u) * kw + v;
             const [xv, wv] = [x.data[ix]!, w.data[iw]!];
             value += xv * wv;
             magnitude += Math.abs(xv * wv);
@@ -55,43 +59,56 @@ const conv: GraphOpRule = {
         }
       }
       data[o] = value;
-      bound.parts.arithmetic[o]! += g * magnitude + ctx.r.underflow(2 * c * kh * kw);
+      bound.parts.arithmetic[o]! += g * magnitude + ctx.r.underflow(2 * cw * kh * kw);
     }
     return [graphValue('float', shape, data, bound)];
   },
 };
 
 /**
- * The windows of an unpadded 2-D pooling: the output shape, and for each output element the
- * input elements of its window, row-major (the order in which a first maximum is picked).
+ * The windows of a 2-D pooling: the output shape, and for each output element the input elements
+ * of its window that lie inside the input (padding holds no element: −∞ for the maximum, 0 for a
+ * sum), row-major (the order in which a first maximum is picked), and the window's full size.
  */
-function poolWindows(x: GValue, ctx: NodeContext): { shape: number[]; windows: number[][] } {
+function poolWindows(x: GValue, ctx: NodeContext): { shape: number[]; windows: number[][]; size: number } {
   if (x.shape.length !== 4) return ctx.fail('is not 2-D; the rule covers [N, C, H, W] inputs');
-  if (ints(ctx, 'pads', [0, 0, 0, 0]).some((p) => p !== 0) || ctx.attr<number>('ceil_mode', 0) !== 0 || ints(ctx, 'dilations', [1, 1]).some((d) => d !== 1) || ctx.attr<number>('storage_order', 0) !== 0) {
-    return ctx.fail('pads, dilates, rounds up or stores column-major, which has no rule');
+  if (ctx.attr<number>('ceil_mode', 0) !== 0 || ints(ctx, 'dilations', [1, 1]).some((d) => d !== 1) || ctx.attr<number>('storage_order', 0) !== 0) {
+    return ctx.fail('dilates, rounds up or stores column-major, which has no rule');
   }
   const [kh, kw] = ints(ctx, 'kernel_shape', []) as [number, number];
   const [sh, sw] = ints(ctx, 'strides', [1, 1]) as [number, number];
+  const [pt, pl, pb, pr] = ints(ctx, 'pads', [0, 0, 0, 0]) as [number, number, number, number];
   const [n, c, h, wd] = x.shape as [number, number, number, number];
-  const [ho, wo] = [Math.floor((h - kh) / sh) + 1, Math.floor((wd - kw) / sw) + 1];
+  const [ho, wo] = [Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((wd + pl + pr - kw) / sw) + 1];
   const shape = [n, c, ho, wo];
   const windows = Array.from({ length: elementCount(shape) }, (_, o) => {
     const [plane, i, j] = [Math.floor(o / (ho * wo)), Math.floor(o / wo) % ho, o % wo];
     const window: number[] = [];
-    for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) window.push((plane * h + i * sh + u) * wd + j * sw + v);
+    for (let u = 0; u < kh; u++) {
+      const row = i * sh + u - pt;
+      if (row < 0 || row >= h) continue;
+      for (let v = 0; v < kw; v++) {
+        const col = j * sw + v - pl;
+        if (col >= 0 && col < wd) window.push((plane * h + row) * wd + col);
+      }
+    }
     return window;
   });
-  return { shape, windows };
+  return { shape, windows, size: kh * kw };
 }
 
-/** AveragePool: a mean over each window, ReduceMean's rule (§2.1). */
+/**
+ * AveragePool: a mean over each window, ReduceMean's rule (§2.1); with count_include_pad the
+ * padding's zeros count in the divisor (the sum is the same), without it only the elements inside.
+ */
 const averagePool: GraphOpRule = {
   op: 'AveragePool',
   policy: '§2.1',
   apply(inputs, ctx) {
     const x = required(inputs, 0, ctx);
-    const { shape, windows } = poolWindows(x, ctx);
-    return [sumOverGroups(x, windows, shape, true, ctx)];
+    const { shape, windows, size } = poolWindows(x, ctx);
+    const divisor = ctx.attr<number>('count_include_pad', 0) === 1 ? size : undefined;
+    return [sumOverGroups(x, windows, shape, true, ctx, divisor)];
   },
 };
 

@@ -48,14 +48,16 @@ function reduction(op: 'ReduceSum' | 'ReduceMean', axesFrom: 'input' | 'attribut
  * The sum (or mean) of each group of x's elements, with its bound: the members' bounds summed,
  * γ_{n−1}·Σ|x| and n underflows for a sum of n terms in any order, and for a mean the division's
  * two roundings (a division, or a product by a rounded 1/n). ReduceSum, ReduceMean and
- * AveragePool (whose groups are its windows) all reduce this way.
+ * AveragePool (whose groups are its windows; a padded window divides by its full size) all reduce
+ * this way.
  */
-export function sumOverGroups(x: GValue, members: readonly (readonly number[])[], shape: readonly number[], mean: boolean, ctx: NodeContext): GValue {
+export function sumOverGroups(x: GValue, members: readonly (readonly number[])[], shape: readonly number[], mean: boolean, ctx: NodeContext, divisor?: number): GValue {
   const data = new Float64Array(members.length);
   const bound = zeroBound(shape, members.length);
   members.forEach((group, j) => {
     const n = group.length;
-    const scale = mean ? 1 / n : 1;
+    // A mean divides by the group's size, or by `divisor` (a padded window's full size).
+    const scale = mean ? 1 / (divisor ?? n) : 1;
     let sum = 0;
     let magnitude = 0;
     for (const i of group) {
@@ -64,6 +66,8 @@ export function sumOverGroups(x: GValue, members: readonly (readonly number[])[]
       for (const p of BOUND_PARTS) bound.parts[p][j]! += scale * x.bound.parts[p][i]!;
     }
     data[j] = sum * scale;
+    // Exact zeros on both sides (ReLU's closed outputs, say) sum and divide to exactly 0: no rounding, no underflow.
+    if (magnitude === 0 && BOUND_PARTS.every((p) => bound.parts[p][j] === 0)) return;
     bound.parts.arithmetic[j]! += scale * (ctx.r.gamma(n - 1) * magnitude + ctx.r.underflow(n));
     if (mean) bound.parts.arithmetic[j]! += ctx.r.ulps(2) * Math.abs(data[j]!) + ctx.r.underflow(1);
   });

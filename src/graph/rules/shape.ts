@@ -191,9 +191,11 @@ export const SHAPE_RULES: readonly GraphOpRule[] = [
       axes.forEach((axis, k) => {
         const size = x.shape[axis]!;
         const s = steps[k]!;
-        if (s <= 0) return ctx.fail('has a non-positive step, which has no rule');
-        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
-        const [b, e] = [clamp(starts[k]!), clamp(ends[k]!)];
+        if (s === 0) return ctx.fail('has a step of 0, which ONNX does not allow');
+        // ONNX's clamping: start and end into [0, size] going forward; going backward (a
+        // reversal), the start into [0, size − 1] and the end into [−1, size − 1].
+        const clamp = (v: number, low: number, high: number) => Math.min(Math.max(v < 0 ? v + size : v, low), high);
+        const [b, e] = s > 0 ? [clamp(starts[k]!, 0, size), clamp(ends[k]!, 0, size)] : [clamp(starts[k]!, 0, size - 1), clamp(ends[k]!, -1, size - 1)];
         begin[axis] = b;
         step[axis] = s;
         shape[axis] = Math.max(0, Math.ceil((e - b) / s));
