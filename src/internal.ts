@@ -11,6 +11,7 @@ export * from './fd/explain.ts';
 export * from './fd/incrementalModel.ts';
 export * from './fd/modelProblem.ts';
 export * from './fd/moduleProblem.ts';
+export * from './fd/noise.ts';
 export * from './fd/parallel.ts';
 export * from './fd/random.ts';
 export * from './golden/caseSpec.ts';

@@ -122,6 +122,8 @@ interface GradcheckOptions {
   seed: number;
   divideBy: 'actual' | 'nominal';
   truncation: 'always' | 'when-needed';
+  threshold: 'auto' | 'worst-case' | 'measured';
+  falseAlarm: number;
   sweep?: { tensor: string; index: number[] };
   explain?: { tensor: string; index: number[] };
 }
@@ -149,6 +151,7 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
   const fdOptions = {
     step: opts.step, mode: opts.mode, richardson: opts.richardson ?? false,
     directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy, truncation: opts.truncation,
+    threshold: opts.threshold, falseAlarm: opts.falseAlarm,
   };
   const { goldenFullCheck } = await import('../fd/parallel.ts');
   let report;
@@ -187,6 +190,12 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!(Number.isInteger(n) && n >= 0)) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
+}
+
+function parseProbability(value: string): number {
+  const p = Number(value);
+  if (!(p > 0 && p < 1)) throw new InvalidArgumentError('expected a probability strictly between 0 and 1');
+  return p;
 }
 
 function parsePositiveInt(value: string): number {
@@ -239,6 +248,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--seed <n>', 'seed for the directions').default(0).argParser(parseSeed))
     .addOption(new Option('--divide-by <what>', 'divide by the step actually taken, or by the nominal 2h').choices(['actual', 'nominal']).default('actual'))
     .addOption(new Option('--truncation <when>', 'full mode: estimate the truncation error with a second step at every element, or only where the first step leaves the verdict in doubt').choices(['always', 'when-needed']).default('when-needed'))
+    .addOption(new Option('--threshold <model>', 'rounding part of each threshold: measured noise (float32 under auto) or the worst case (float64 under auto)').choices(['auto', 'measured', 'worst-case']).default('auto'))
+    .addOption(new Option('--false-alarm <p>', 'measured thresholds: probability of any false failure in the run').default(1e-3).argParser(parseProbability))
     .addOption(new Option('--explain <element>', 'explain this element\'s drift (default: the largest relative drift), e.g. x[0,0]').argParser(parseElement))
     .addOption(new Option('--sweep <element>', 'instead: error against step from 1e-1 to 1e-9 for one element, e.g. x[0,0]').argParser(parseElement))
     .option('--json', 'machine-readable output')

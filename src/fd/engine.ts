@@ -1,5 +1,6 @@
 import { unitRoundoff, type DType, type FloatArray } from '../tensor/dtype.ts';
 import { cast, unravelIndex, type NamedTensors } from '../tensor/tensor.ts';
+import { differenceTableNoise, lossRounding, normalQuantile } from './noise.ts';
 import { gaussian, seededRandom } from './random.ts';
 
 // Note [Finite differences and their error]
@@ -64,6 +65,16 @@ export interface FdOptions {
    * first step alone does not settle the verdict (`when-needed`, Note [The second step only when needed]).
    */
   readonly truncation: 'always' | 'when-needed';
+  /** Directional mode: on a failed direction, check every element to say where (default), or stop there. */
+  readonly fallBack: boolean;
+  /**
+   * What the rounding part of each threshold is: the loss's worst-case error bound ε_f, or its
+   * measured noise (Note [Measured noise instead of its worst case]); `auto` measures in float32,
+   * where the worst case hides most bugs, and keeps the worst case in float64, where it does not.
+   */
+  readonly threshold: 'auto' | 'worst-case' | 'measured';
+  /** Measured thresholds: the probability the run allows for any false failure (split evenly over its checks). */
+  readonly falseAlarm: number;
 }
 
 export const DEFAULT_FD_OPTIONS: FdOptions = {
@@ -74,7 +85,24 @@ export const DEFAULT_FD_OPTIONS: FdOptions = {
   seed: 0,
   divideBy: 'actual',
   truncation: 'when-needed',
+  fallBack: true,
+  threshold: 'auto',
+  falseAlarm: 1e-3,
 };
+
+/** Which threshold model a check uses. */
+export function thresholdModel(dtype: DType, options: Pick<FdOptions, 'threshold'>): 'worst-case' | 'measured' {
+  return options.threshold === 'auto' ? (dtype === 'float32' ? 'measured' : 'worst-case') : options.threshold;
+}
+
+/**
+ * Where a check's rounding part came from: the worst case (ε_f over the step), or the measured
+ * noise σ of the loss along the step, z standard deviations of the difference's noise, z set by
+ * the false-alarm probability of one check (`perCheck`) and of the whole run (`perRun`).
+ */
+export type Threshold =
+  | { readonly model: 'worst-case' }
+  | { readonly model: 'measured'; readonly noise: number; readonly z: number; readonly perCheck: number; readonly perRun: number };
 
 export const FD_BOUND_PARTS = ['rounding', 'truncation', 'stepRepresentation', 'analytic'] as const;
 export type FdBoundPart = (typeof FD_BOUND_PARTS)[number];
@@ -113,6 +141,8 @@ export interface FdElementCheck {
    * truncation part; the second step was not taken and `bound.truncation` is 0, not an estimate.
    */
   readonly truncationEstimated?: false;
+  /** The model of the rounding part; absent means the worst case. */
+  readonly threshold?: Threshold;
 }
 
 /** Directional mode: one random unit direction v, ⟨g, v⟩ against the central difference along v. */
@@ -129,6 +159,8 @@ export interface FdDirectionCheck {
   readonly undecided?: true;
   /** As FdElementCheck.truncationEstimated: passed on the first step alone. */
   readonly truncationEstimated?: false;
+  /** As FdElementCheck.threshold. */
+  readonly threshold?: Threshold;
 }
 
 /** Everything a finite-difference check found: every element (or direction) with its bound. */
@@ -161,6 +193,12 @@ class Perturber {
   private readonly objective: Objective;
   private readonly perturbed: FdProblem['perturbed'];
   count = 0;
+  /** How many checks the run makes: measured thresholds split the false-alarm probability over them. */
+  checks = 1;
+  /** Per tensor: the pooled noise of a sample of its elements (measured thresholds), once computed. */
+  readonly pooledNoise = new Map<string, number | null>();
+  /** Per tensor: the evaluations its pooled noise took (the same in every thread that needs it). */
+  readonly pooledEvaluations = new Map<string, number>();
 
   constructor(problem: FdProblem) {
     // A private copy: the caller's tensors are never touched, not even temporarily.
@@ -267,27 +305,34 @@ function checkElement(p: Perturber, problem: FdProblem, base: Evaluation, name: 
   // itself, or within h0/64 of it, is left to the one-sided check, which uses the smallest step
   // tried so that no farther kink blends in.
   let last: { full: Central; half: Central } | undefined;
+  const measured = thresholdModel(problem.dtype, options) === 'measured';
   for (let retry = 0, h = h0; retry <= KINK_RETRIES; retry++, h /= 8) {
     const full = requireStep(central(p, name, i, h, options.divideBy), name, index, x0, problem.dtype);
-    if (options.truncation === 'when-needed' && !options.richardson && ![full.plus, full.minus].some((e) => e.evaluation.branches !== base.branches)) {
+    // A measured threshold is tighter than the worst case: passing the latter settles nothing.
+    if (!measured && options.truncation === 'when-needed' && !options.richardson && ![full.plus, full.minus].some((e) => e.evaluation.branches !== base.branches)) {
       const settled = firstStepPass(problem, name, index, full, analytic, analyticError);
       if (settled !== null) return settled;
     }
     const half = requireStep(central(p, name, i, h / 2, options.divideBy), name, index, x0, problem.dtype);
     last = { full, half };
     const crossed = [full.plus, full.minus, half.plus, half.minus].some((e) => e.evaluation.branches !== base.branches);
-    if (!crossed) return smoothCheck(problem, name, index, full, half, analytic, analyticError, options);
+    if (crossed) continue;
+    if (!measured) return smoothCheck(problem, name, index, full, half, analytic, analyticError, options);
+    const table = noiseTable(p, base, name, i, h, full, half);
+    if (table === null) continue; // a quarter step crossed a kink: try a smaller step
+    return smoothCheck(problem, name, index, full, half, analytic, analyticError, options, measuredThreshold(p, problem, base, name, differenceTableNoise(table), options));
   }
   return kinkCheck(problem, base, x0, name, index, last!.full, last!.half, analytic, analyticError);
 }
 
 function smoothCheck(
   problem: FdProblem, name: string, index: number[], full: Central, half: Central,
-  analytic: number, analyticError: number, options: FdOptions,
+  analytic: number, analyticError: number, options: FdOptions, threshold: Threshold = { model: 'worst-case' },
 ): FdElementCheck {
-  const eps = problem.lossError;
-  const roundingFull = (2 * eps) / Math.abs(full.actualStep);
-  const roundingHalf = (2 * eps) / Math.abs(half.actualStep);
+  // The rounding part of one difference over `step`: 2ε_f/step, or z·√2σ/step from the measured noise, whichever is smaller.
+  const roundingOver = (step: number) => Math.min((2 * problem.lossError) / Math.abs(step), threshold.model === 'measured' ? (threshold.z * Math.SQRT2 * threshold.noise) / Math.abs(step) : Infinity);
+  const roundingFull = roundingOver(full.actualStep);
+  const roundingHalf = roundingOver(half.actualStep);
   const numeric = options.richardson ? (4 * half.d - full.d) / 3 : full.d;
   const bound = boundOf({
     rounding: options.richardson ? (4 * roundingHalf + roundingFull) / 3 : roundingFull,
@@ -298,7 +343,59 @@ function smoothCheck(
   const absDiff = Math.abs(numeric - analytic);
   const step = { nominal: full.nominalStep, actual: full.actualStep };
   const share = absDiff === 0 ? 0 : absDiff / bound.total;
-  return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: absDiff <= bound.total ? 'pass' : 'fail' };
+  const used = threshold.model === 'measured' && roundingFull < (2 * problem.lossError) / Math.abs(full.actualStep) ? { threshold } : {};
+  return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: absDiff <= bound.total ? 'pass' : 'fail', ...used };
+}
+
+/**
+ * The loss at x + jh/4, j = −4 … 4, for the element's noise (the central differences' four
+ * points are reused), or null when a quarter step crossed a kink.
+ */
+function noiseTable(p: Perturber, base: Evaluation, name: string, i: number, h: number, full: Central, half: Central): number[] | null {
+  const quarter = [-3, -1, 1, 3].map((j) => p.at(name, i, (j * h) / 4));
+  if (quarter.some((e) => e.evaluation.branches !== base.branches)) return null;
+  const f = (e: { evaluation: Evaluation }) => e.evaluation.value;
+  return [f(full.minus), f(quarter[0]!), f(half.minus), f(quarter[1]!), base.value, f(quarter[2]!), f(half.plus), f(quarter[3]!), f(full.plus)];
+}
+
+/** Elements per tensor whose noise is pooled into the tensor's level. */
+const POOLED_SAMPLE = 16;
+
+/**
+ * The noise level a measured threshold uses for an element: its own estimate, the pooled level of
+ * its tensor, or the loss's own rounding, whichever is largest (one estimate from nine points
+ * can come out low; the pooled one, from up to 16 elements, rarely does). Worst case when neither
+ * the element nor its tensor shows a noise level.
+ */
+function measuredThreshold(p: Perturber, problem: FdProblem, base: Evaluation, name: string, own: number | null, options: FdOptions): Threshold {
+  const pooled = pooledNoise(p, problem, base, name, options);
+  if (own === null && pooled === null) return { model: 'worst-case' };
+  const noise = Math.max(own ?? 0, pooled ?? 0, lossRounding(base.value, problem.dtype));
+  const perCheck = options.falseAlarm / p.checks;
+  return { model: 'measured', noise, z: normalQuantile(perCheck), perCheck, perRun: options.falseAlarm };
+}
+
+/** The root-mean-square noise of up to POOLED_SAMPLE evenly spread elements of a tensor, or null when none shows one. */
+function pooledNoise(p: Perturber, problem: FdProblem, base: Evaluation, name: string, options: FdOptions): number | null {
+  if (!p.pooledNoise.has(name)) {
+    const before = p.count;
+    const n = problem.point[name]!.data.length;
+    const sample = Array.from(new Set(Array.from({ length: Math.min(n, POOLED_SAMPLE) }, (_, k) => Math.floor((k * n) / Math.min(n, POOLED_SAMPLE)))));
+    const levels: number[] = [];
+    for (const i of sample) {
+      const x0 = p.value(name, i);
+      const h = options.step === 'auto' ? autoStep(problem.dtype, x0) : options.step;
+      const full = central(p, name, i, h, 'actual');
+      const half = central(p, name, i, h / 2, 'actual');
+      if ([full.plus, full.minus, half.plus, half.minus].some((e) => e.evaluation.branches !== base.branches) || full.actualStep === 0) continue;
+      const table = noiseTable(p, base, name, i, h, full, half);
+      const level = table === null ? null : differenceTableNoise(table);
+      if (level !== null) levels.push(level);
+    }
+    p.pooledNoise.set(name, levels.length === 0 ? null : Math.sqrt(levels.reduce((s, v) => s + v * v, 0) / levels.length));
+    p.pooledEvaluations.set(name, p.count - before);
+  }
+  return p.pooledNoise.get(name)!;
 }
 
 // Note [The second step only when needed]
@@ -398,18 +495,26 @@ export function elementRefs(problem: FdProblem, options: Partial<FdOptions> = {}
  * A checker of given elements, each checked as full mode checks it: what a thread runs on its
  * share (src/fd/parallel.ts). `evaluations` counts the perturbed evaluations it made.
  */
-export function elementChecker(problem: FdProblem, options: Partial<FdOptions> = {}): (refs: readonly ElementRef[]) => { elements: FdElementCheck[]; evaluations: number } {
+export function elementChecker(
+  problem: FdProblem, options: Partial<FdOptions> = {}, checks = 1,
+): (refs: readonly ElementRef[]) => { elements: FdElementCheck[]; evaluations: number; pooled: Map<string, number> } {
   const opts: FdOptions = { ...DEFAULT_FD_OPTIONS, ...options };
   const p = new Perturber(problem);
+  p.checks = checks;
   const base = p.base();
   return (refs) => {
-    const before = p.count;
-    return { elements: refs.map(({ name, i }) => checkElement(p, problem, base, name, i, opts)), evaluations: p.count - before };
+    const before = p.count - [...p.pooledEvaluations.values()].reduce((a, b) => a + b, 0);
+    const elements = refs.map(({ name, i }) => checkElement(p, problem, base, name, i, opts));
+    const after = p.count - [...p.pooledEvaluations.values()].reduce((a, b) => a + b, 0);
+    // The pooled noise's evaluations apart: every thread that needs a tensor's takes the same ones.
+    return { elements, evaluations: after - before, pooled: new Map(p.pooledEvaluations) };
   };
 }
 
 function fullCheck(p: Perturber, problem: FdProblem, base: Evaluation, options: FdOptions): FdElementCheck[] {
-  return elementRefs(problem, options).map(({ name, i }) => checkElement(p, problem, base, name, i, options));
+  const refs = elementRefs(problem, options);
+  p.checks = refs.length;
+  return refs.map(({ name, i }) => checkElement(p, problem, base, name, i, options));
 }
 
 /** A full-mode report from element checks made elsewhere (worker threads), in report order. */
@@ -460,6 +565,8 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
   const fMinus = minus.evaluation.value;
   return {
     h,
+    fPlus,
+    fMinus,
     /** Central: (f⁺ − f⁻)/(2h) and ⟨g, δ⁺ − δ⁻⟩/(2h). */
     numeric: (fPlus - fMinus) / (2 * h),
     analytic: (predictedPlus - predictedMinus) / (2 * h),
@@ -518,6 +625,66 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
   return { direction: k, analytic, bound, oneSided, ...bracket(analytic, oneSided, bound) };
 }
 
+/**
+ * Directional mode with measured thresholds (Note [Measured noise instead of its worst case]):
+ * every direction's nine-point table first, then each judged by its own noise or the directions'
+ * pooled noise, whichever is larger. A direction whose steps cross a kink goes the worst-case way.
+ */
+function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly NamedTensors[], h: number, options: FdOptions): FdDirectionCheck[] {
+  const probes = vs.map((v) => {
+    const full = directionProbe(p, problem, base, v, h);
+    const half = directionProbe(p, problem, base, v, h / 2);
+    if (full.crossed || half.crossed) return null;
+    const quarter = [-3, -1, 1, 3].map((j) => p.along(v, (j * h) / 4).evaluation);
+    if (quarter.some((e) => e.branches !== base.branches)) return null;
+    const table = [full.fMinus, quarter[0]!.value, half.fMinus, quarter[1]!.value, base.value, quarter[2]!.value, half.fPlus, quarter[3]!.value, full.fPlus];
+    return { full, half, noise: differenceTableNoise(table) };
+  });
+  const levels = probes.flatMap((q) => (q === null || q.noise === null ? [] : [q.noise]));
+  const pooled = levels.length === 0 ? null : Math.sqrt(levels.reduce((s, v) => s + v * v, 0) / levels.length);
+  // Each direction's false-alarm probability, half for the loss's noise, half for the gradient's error below.
+  const perCheck = options.falseAlarm / vs.length;
+  const z = normalQuantile(perCheck / 2);
+  const reach = gradientErrorReach(problem, perCheck / 2);
+  return vs.map((v, k) => {
+    const probe = probes[k];
+    if (probe === null || probe === undefined || (probe.noise === null && pooled === null)) return checkDirection(p, problem, base, v, k, h, 'always');
+    const { full, half } = probe;
+    const noise = Math.max(probe.noise ?? 0, pooled ?? 0, lossRounding(base.value, problem.dtype));
+    const worstCase = (2 * problem.lossError) / (2 * h);
+    const measured = (z * Math.SQRT2 * noise) / (2 * h);
+    const bound = boundOf({
+      rounding: Math.min(worstCase, measured),
+      truncation: (4 / 3) * Math.abs(full.numeric - full.analytic - (half.numeric - half.analytic)),
+      stepRepresentation: 0,
+      analytic: Math.min(full.analyticError, reach),
+    });
+    const absDiff = Math.abs(full.numeric - full.analytic);
+    const threshold: Threshold = measured < worstCase ? { model: 'measured', noise, z, perCheck, perRun: options.falseAlarm } : { model: 'worst-case' };
+    return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict: absDiff <= bound.total ? 'pass' : 'fail', threshold };
+  });
+}
+
+// Note [A random direction meets the gradient's error at random]
+// The analytic gradient's error e is fixed (|e_i| ≤ E_i, its bound), but the direction v is ours,
+// drawn uniformly on the unit sphere in P dimensions, independently of e. Then ⟨e, v⟩ is e's
+// length times one coordinate of a random unit vector, and P(|⟨u, v⟩| ≥ t) ≤ 2·exp(−P·t²/2)
+// for any fixed unit u (the measure of two spherical caps). So with probability 1 − α,
+// |⟨e, v⟩| ≤ ‖E‖₂·√(2·ln(2/α)/P), where the worst case Σ E_i·|v_i| is about ‖E‖₁/√P: for bounds
+// of similar size, √P/√(2 ln(2/α)) times smaller. The step actually taken differs from h·v by
+// rounding alone, which the factor 1 + 4u covers.
+
+/** The bound of ⟨e, v⟩ for the analytic gradient's error e along a random unit direction, with probability 1 − alpha. */
+function gradientErrorReach(problem: FdProblem, alpha: number): number {
+  let squares = 0;
+  let count = 0;
+  for (const e of Object.values(problem.analyticError)) {
+    for (let i = 0; i < e.length; i++) squares += e[i]! * e[i]!;
+    count += e.length;
+  }
+  return Math.sqrt(squares) * Math.sqrt((2 * Math.log(2 / alpha)) / count) * (1 + 4 * unitRoundoff(problem.dtype));
+}
+
 /** Checks an analytic gradient against finite differences of the objective. */
 export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOptions> = {}): FdReport {
   const opts: FdOptions = { ...DEFAULT_FD_OPTIONS, ...options };
@@ -535,9 +702,12 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
     // Along a direction the variable is t in f(θ + t·v), and t = 0: the auto step is ∛u unscaled.
     // (Rounding θ + t·v costs nothing: ⟨g, δ⟩ uses the displacement each element actually took.)
     const h0 = opts.step === 'auto' ? autoStep(problem.dtype, 0) : opts.step;
-    directions = Array.from({ length: opts.directions }, (_, k) => checkDirection(p, problem, base, randomDirection(problem, random), k, h0, opts.truncation));
+    const vs = Array.from({ length: opts.directions }, () => randomDirection(problem, random));
+    directions = thresholdModel(problem.dtype, opts) === 'measured'
+      ? measuredDirections(p, problem, base, vs, h0, opts)
+      : vs.map((v, k) => checkDirection(p, problem, base, v, k, h0, opts.truncation));
     // A failed direction does not say where: fall back to every element, none sampled away.
-    if (directions.some((d) => d.verdict === 'fail')) {
+    if (opts.fallBack && directions.some((d) => d.verdict === 'fail')) {
       fellBack = true;
       const { maxElementsPerTensor: _sampled, ...everyElement } = opts;
       elements = fullCheck(p, problem, base, { ...everyElement, mode: 'full' });

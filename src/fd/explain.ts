@@ -107,13 +107,14 @@ export function explainDrift(problemFor: ProblemFor, report: FdReport, chosen?: 
     ? report.elements.find((e) => e.tensor === chosen.tensor && e.index.join() === chosen.index.join())
     : largestDrift(report.elements);
   if (found === undefined || found.absDiff === 0) return undefined;
-  // An explanation shows every part of the bound: the truncation part too, estimated.
-  const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson, truncation: 'always' };
+  // An explanation shows every part of the bound (the truncation part too, estimated), and
+  // explains by the worst case, the last resort: what float32 rounding could do at most.
+  const options: Partial<FdOptions> = { divideBy: report.options.divideBy, richardson: report.options.richardson, truncation: 'always', threshold: 'worst-case' };
   const recheck = (dtype: DType, step: FdOptions['step']) => {
     const problem = problemFor(dtype);
     return checkOneElement(problem, found.tensor, ravelIndex(found.index, problem.point[found.tensor]!.shape), { ...options, step });
   };
-  const element = found.truncationEstimated === false ? recheck(report.dtype, report.options.step) : found;
+  const element = found.truncationEstimated === false || found.threshold?.model === 'measured' ? recheck(report.dtype, report.options.step) : found;
   const { bound } = element;
   const resolution = ulpOf(report.loss, report.dtype) / Math.abs(element.step.actual);
   const remedies: Remedy[] = [];

@@ -6,4 +6,4 @@ import { checkChunks, type WorkerTask } from './parallel.ts';
 // A worker thread of goldenFullCheck (Note [Full mode on every core]): the same problem, built
 // here from its data, and chunks of elements from the shared counter.
 const task = workerData as WorkerTask;
-parentPort!.postMessage(checkChunks(elementChecker(problemFromData(task.problem), task.options), task.refs, new Int32Array(task.counter)));
+parentPort!.postMessage(checkChunks(elementChecker(problemFromData(task.problem), task.options, task.refs.length), task.refs, new Int32Array(task.counter)));

@@ -34,9 +34,9 @@ export function modelProblem(golden: GoldenCase, dtype: DType, analyticOverride?
   return problemFromData(modelProblemData(golden, dtype, analyticOverride));
 }
 
-/** modelProblem's parts: the TS run, its bounds, and the gradient to check. */
-export function modelProblemData(golden: GoldenCase, dtype: DType, analyticOverride?: NamedTensors): ModelProblemData {
-  const { spec, inputs } = golden;
+/** modelProblem's parts: the TS run, its bounds, and the gradient to check; any model and inputs, a golden's or not. */
+export function modelProblemData(model: Pick<GoldenCase, 'spec' | 'inputs'>, dtype: DType, analyticOverride?: NamedTensors): ModelProblemData {
+  const { spec, inputs } = model;
   const run = runModel(spec, inputs, dtype);
   const sides = [dtype, 'exact'] as const;
   const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: run.fwd.inputs, sides });

@@ -25,23 +25,26 @@ export interface WorkerTask {
   readonly counter: SharedArrayBuffer;
 }
 
-/** A worker's answer: its element checks by position in `refs`, and its evaluations. */
+/** A worker's answer: its element checks by position in `refs`, its evaluations, and those of each tensor's pooled noise. */
 export interface WorkerResult {
   readonly checks: [number, FdElementCheck][];
   readonly evaluations: number;
+  readonly pooled: Map<string, number>;
 }
 
 /** Takes chunks from the shared counter until none are left, checking each chunk's elements. */
-export function checkChunks(check: (refs: readonly ElementRef[]) => { elements: FdElementCheck[]; evaluations: number }, refs: readonly ElementRef[], counter: Int32Array): WorkerResult {
+export function checkChunks(check: ReturnType<typeof elementChecker>, refs: readonly ElementRef[], counter: Int32Array): WorkerResult {
   const checks: [number, FdElementCheck][] = [];
   let evaluations = 0;
+  let pooled = new Map<string, number>();
   for (let chunk = Atomics.add(counter, 0, 1); chunk * CHUNK < refs.length; chunk = Atomics.add(counter, 0, 1)) {
     const start = chunk * CHUNK;
     const part = check(refs.slice(start, start + CHUNK));
     part.elements.forEach((e, k) => checks.push([start + k, e]));
     evaluations += part.evaluations;
+    pooled = part.pooled;
   }
-  return { checks, evaluations };
+  return { checks, evaluations, pooled };
 }
 
 /**
@@ -57,12 +60,13 @@ export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options:
   const task: WorkerTask = { problem: data, options, refs, counter };
   const workers = Array.from({ length: threads - 1 }, () => runWorker(task));
   // This thread takes chunks too, while the workers start up.
-  const own = checkChunks(elementChecker(problem, options), refs, new Int32Array(counter));
+  const own = checkChunks(elementChecker(problem, options, refs.length), refs, new Int32Array(counter));
   const results = [own, ...(await Promise.all(workers))];
   const elements: FdElementCheck[] = new Array(refs.length);
   for (const r of results) for (const [k, e] of r.checks) elements[k] = e;
-  // The perturbed evaluations, and the unperturbed one once, as a single thread counts them.
-  const evaluations = 1 + results.reduce((n, r) => n + r.evaluations, 0);
+  // The perturbed evaluations, each tensor's pooled noise once, and the unperturbed point once, as a single thread counts them.
+  const pooled = new Map(results.flatMap((r) => [...r.pooled]));
+  const evaluations = 1 + results.reduce((n, r) => n + r.evaluations, 0) + [...pooled.values()].reduce((a, b) => a + b, 0);
   return fullReport(problem, options, elements, evaluations);
 }
 

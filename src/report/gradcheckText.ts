@@ -2,6 +2,19 @@ import { dominantPart, largestDrift, type DriftExplanation, type GradcheckOutcom
 import type { FdElementCheck, FdReport, SweepPoint } from '../fd/engine.ts';
 import { percent, precise as num, sci, textTable } from './format.ts';
 
+/** Which model each threshold's rounding part came from, and its false-alarm probability (Note [Measured noise instead of its worst case]). */
+function thresholdLine(report: FdReport): string {
+  const checks = [...report.elements, ...report.directions];
+  const measured = checks.flatMap((c) => (c.threshold?.model === 'measured' ? [c.threshold] : []));
+  if (measured.length === 0) return 'thresholds: the worst case (rounding part 2ε_f over the step)';
+  const { z, perCheck, perRun } = measured[0]!;
+  const noises = measured.map((t) => t.noise);
+  return (
+    `thresholds: measured noise for ${measured.length} of ${checks.length} checks (σ ${sci(Math.min(...noises))} to ${sci(Math.max(...noises))}, z = ${z.toFixed(2)}: ` +
+    `false-alarm probability ≤ ${sci(perCheck)} per check, ≤ ${sci(perRun)} per run, under independent noise); the worst case for the rest`
+  );
+}
+
 /** The per-element table of `gradparity gradcheck`, a direction table in directional mode, the float64 re-check, and the verdict. */
 export function gradcheckText(caseName: string, outcome: GradcheckOutcome): string {
   const { report, recheck, explanation } = outcome;
@@ -10,6 +23,7 @@ export function gradcheckText(caseName: string, outcome: GradcheckOutcome): stri
     `${caseName}: central differences in ${report.dtype}, step ${o.step === 'auto' ? 'auto (∛u·max(1, |θ|))' : sci(o.step)}, ` +
       `${o.mode} mode${o.richardson ? ', Richardson-extrapolated' : ''}, dividing by ${o.divideBy === 'actual' ? 'the step actually taken' : 'the nominal 2h'}`,
     `loss ${num(report.loss)}, its error bound ε_f = ${sci(report.lossError)}`,
+    thresholdLine(report),
     '',
   ];
   if (report.directions.length > 0) {

@@ -28,7 +28,7 @@ function onlyTensor(problem: FdProblem, name: string): FdProblem {
 }
 
 describe('the notebook\'s float32 drift, reproduced and explained', () => {
-  const notebook = finiteDifferenceCheck(modelProblem(seed, 'float32'), { step: 1e-5 });
+  const notebook = finiteDifferenceCheck(modelProblem(seed, 'float32'), { step: 1e-5, threshold: 'worst-case' });
   const element = x00(notebook);
 
   it('float32 with h = 1e-5 puts dL/dx[0] visibly off the analytic −0.04543', () => {
@@ -153,9 +153,9 @@ describe('the drift explanation never calls a real bug noise', () => {
     return { grads, index: [Math.floor(largest / t.shape[1]!), largest % t.shape[1]!] };
   };
 
-  it('calls a sign flip that float32 cannot see a bug, because float64 keeps it', () => {
+  it('calls a sign flip that float32\'s worst case cannot see a bug, because float64 keeps it', () => {
     const { grads, index } = flippedGrads('float32');
-    const report = finiteDifferenceCheck(modelProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float32', grads), { maxElementsPerTensor: 4, threshold: 'worst-case' });
     const explanation = explainDrift((d) => modelProblem(golden, d, flippedGrads(d).grads), report, { tensor: '0.weight', index })!;
     expect(explanation.element.verdict).toBe('pass'); // the float32 bound alone lets it through
     expect(explanation.remedies.map((r) => [r.label, r.check.verdict])).toEqual([['--dtype float64 (auto step)', 'fail']]);
@@ -165,9 +165,17 @@ describe('the drift explanation never calls a real bug noise', () => {
     expect(text).toMatch(/does not make the discrepancy vanish .*A bug\.\n {2}--dtype float64 \(auto step\) \(h = \S+\): off by \S+, OUTSIDE its bound/);
   });
 
-  it('fails a float32 check that passes, on the float64 re-check, and explains the element that fails there', () => {
+  it('catches the same sign flip in float32 by the measured noise alone', () => {
     const { grads, index } = flippedGrads('float32');
     const report = finiteDifferenceCheck(modelProblem(golden, 'float32', grads), { maxElementsPerTensor: 4 });
+    const flipped = report.elements.find((e) => e.tensor === '0.weight' && e.index.join() === index.join())!;
+    expect(flipped.verdict).toBe('fail');
+    expect(flipped.threshold?.model).toBe('measured');
+  });
+
+  it('fails a float32 check that passes, on the float64 re-check, and explains the element that fails there', () => {
+    const { grads, index } = flippedGrads('float32');
+    const report = finiteDifferenceCheck(modelProblem(golden, 'float32', grads), { maxElementsPerTensor: 4, threshold: 'worst-case' });
     expect(report.verdict).toBe('pass');
     // Nobody names the element: the re-check finds it.
     const outcome = concludeGradcheck((d) => modelProblem(golden, d, flippedGrads(d).grads), report);
