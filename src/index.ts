@@ -38,3 +38,6 @@ export { checkGolden, type CaseCheck } from './parity/checkGoldens.ts';
 export { buildReport, type ParityReport, type ReportInput } from './report/parityReport.ts';
 export { markdownReport } from './report/markdown.ts';
 export { writeReports } from './report/writeReports.ts';
+
+// The arithmetic a side runs on (IEEE, WebGPU's, or your own), for compareWithGolden, toMatchGolden and checkGolden.
+export { arithmeticModel, IEEE, WEBGPU, type ArithmeticModel, type FunctionAccuracy } from './tolerance/arithmetic.ts';

@@ -84,6 +84,7 @@ export * from './results/keys.ts';
 export * from './tensor/dtype.ts';
 export * from './tensor/tensor.ts';
 export * from './tensor/ulp.ts';
+export * from './tolerance/arithmetic.ts';
 export * from './tolerance/compare.ts';
 export * from './tolerance/errorBound.ts';
 export * from './tolerance/product.ts';

@@ -47,7 +47,24 @@ async function evalCommand(io: Io, file: string, opts: { dtype?: DType; oracle: 
   return EXIT.ok;
 }
 
-async function checkCommand(io: Io, args: string[], opts: { reports: string | false }): Promise<number> {
+/** `--arithmetic`: a preset's name, or a JSON file holding a model of your own. */
+async function loadArithmetic(given: string | undefined) {
+  if (given === undefined) return undefined;
+  const { arithmeticModel, ARITHMETIC_PRESETS } = await import('../tolerance/arithmetic.ts');
+  if (given in ARITHMETIC_PRESETS) return arithmeticModel(given);
+  const { readFileSync } = await import('node:fs');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(given, 'utf8'));
+  } catch (err) {
+    throw new InputError(given, null, `--arithmetic: neither a preset (${Object.keys(ARITHMETIC_PRESETS).join(', ')}) nor a readable JSON model (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return arithmeticModel(json, given);
+}
+
+async function checkCommand(io: Io, args: string[], opts: { reports: string | false; arithmetic?: string }): Promise<number> {
+  const arithmetic = await loadArithmetic(opts.arithmetic);
+  if (arithmetic !== undefined) io.out(`arithmetic: the TS side judged as running on ${arithmetic.name} (${arithmetic.description}); torch and onnxruntime on ieee\n`);
   const { expandGoldenArgs, GOLDENS_DIR } = await import('../golden/files.ts');
   const { existsSync } = await import('node:fs');
   if (args.length === 0 && !existsSync(GOLDENS_DIR)) {
@@ -81,7 +98,7 @@ async function checkCommand(io: Io, args: string[], opts: { reports: string | fa
         const stale = staleness(golden);
         if (stale !== null) io.err(`gradparity: warning: ${staleMessage(golden, stale)}\n`);
       }
-      checks.push(await checkGolden(golden));
+      checks.push(await checkGolden(golden, arithmetic === undefined ? {} : { arithmetic }));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       inputFailures.push({ file: err.file, message: err.message });
@@ -124,6 +141,7 @@ interface GradcheckOptions {
   truncation: 'always' | 'when-needed';
   threshold: 'auto' | 'worst-case' | 'measured';
   falseAlarm: number;
+  arithmetic?: string;
   sweep?: { tensor: string; index: number[] };
   explain?: { tensor: string; index: number[] };
 }
@@ -154,10 +172,14 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
     threshold: opts.threshold, falseAlarm: opts.falseAlarm,
   };
   const { goldenFullCheck } = await import('../fd/parallel.ts');
+  const { modelProblemData, problemFromData } = await import('../fd/modelProblem.ts');
+  const arithmetic = await loadArithmetic(opts.arithmetic);
   let report;
   try {
     // Full mode runs on every core (Note [Full mode on every core]); the report is the same.
-    report = fdOptions.mode === 'full' ? await goldenFullCheck(golden, dtype, fdOptions) : finiteDifferenceCheck(modelProblem(golden, dtype), fdOptions);
+    report = fdOptions.mode === 'full'
+      ? await goldenFullCheck(golden, dtype, fdOptions, undefined, arithmetic)
+      : finiteDifferenceCheck(problemFromData(modelProblemData(golden, dtype, undefined, arithmetic)), fdOptions);
   } catch (err) {
     if (err instanceof StepTooSmall) throw new InputError(file, null, `--step: ${err.message}`);
     throw err;
@@ -171,7 +193,8 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
   }
   const outcome = concludeGradcheck((d) => modelProblem(golden, d), report, opts.explain);
   const { recheck, explanation, verdict } = outcome;
-  io.out(opts.json ? `${JSON.stringify({ case: golden.name, ...report, float64Recheck: recheck, explanation, verdict }, null, 2)}\n` : gradcheckText(golden.name, outcome));
+  const model = arithmetic?.name ?? 'ieee';
+  io.out(opts.json ? `${JSON.stringify({ case: golden.name, arithmetic: model, ...report, float64Recheck: recheck, explanation, verdict }, null, 2)}\n` : `arithmetic: ${model} (the worst-case bounds' model; docs/tolerance-policy.md §1)\n${gradcheckText(golden.name, outcome)}`);
   return verdict === 'pass' ? EXIT.ok : EXIT.parityFailure;
 }
 
@@ -232,7 +255,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('[goldens...]', 'golden files or directories of goldens (default: goldens/); files that are not goldens are skipped')
     .option('--reports <dir>', 'write the parity reports (Markdown, JSON, SVG) here', 'reports')
     .option('--no-reports', 'do not write reports')
-    .action(async (files: string[], opts: { reports: string | false }) => setCode(await checkCommand(io, files, opts)));
+    .option('--arithmetic <model>', 'judge the TS side as running on this arithmetic: ieee (default), webgpu, or a JSON file of your own model')
+    .action(async (files: string[], opts: { reports: string | false; arithmetic?: string }) => setCode(await checkCommand(io, files, opts)));
 
   program
     .command('gradcheck')
@@ -250,6 +274,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--truncation <when>', 'full mode: estimate the truncation error with a second step at every element, or only where the first step leaves the verdict in doubt').choices(['always', 'when-needed']).default('when-needed'))
     .addOption(new Option('--threshold <model>', 'rounding part of each threshold: measured noise (float32 under auto) or the worst case (float64 under auto)').choices(['auto', 'measured', 'worst-case']).default('auto'))
     .addOption(new Option('--false-alarm <p>', 'measured thresholds: probability of any false failure in the run').default(1e-3).argParser(parseProbability))
+    .option('--arithmetic <model>', 'worst-case bounds for this arithmetic: ieee (default), webgpu, or a JSON file of your own model')
     .addOption(new Option('--explain <element>', 'explain this element\'s drift (default: the largest relative drift), e.g. x[0,0]').argParser(parseElement))
     .addOption(new Option('--sweep <element>', 'instead: error against step from 1e-1 to 1e-9 for one element, e.g. x[0,0]').argParser(parseElement))
     .option('--json', 'machine-readable output')

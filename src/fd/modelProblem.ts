@@ -5,6 +5,7 @@ import type { ModelSpec } from '../model/spec.ts';
 import { gradKey } from '../results/keys.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { cast, type NamedTensors } from '../tensor/tensor.ts';
+import { IEEE, type ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { totals } from '../tolerance/errorBound.ts';
 import type { Evaluation, FdProblem } from './engine.ts';
 import { IncrementalModel } from './incrementalModel.ts';
@@ -35,17 +36,19 @@ export function modelProblem(golden: GoldenCase, dtype: DType, analyticOverride?
 }
 
 /** modelProblem's parts: the TS run, its bounds, and the gradient to check; any model and inputs, a golden's or not. */
-export function modelProblemData(model: Pick<GoldenCase, 'spec' | 'inputs'>, dtype: DType, analyticOverride?: NamedTensors): ModelProblemData {
+export function modelProblemData(model: Pick<GoldenCase, 'spec' | 'inputs'>, dtype: DType, analyticOverride?: NamedTensors, arithmetic: ArithmeticModel = IEEE): ModelProblemData {
   const { spec, inputs } = model;
   const run = runModel(spec, inputs, dtype);
   const sides = [dtype, 'exact'] as const;
-  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: run.fwd.inputs, sides });
+  // The loss's and the gradient's worst-case bounds, for the arithmetic they are taken to run on.
+  const models = [arithmetic, IEEE] as const;
+  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: run.fwd.inputs, sides, models });
   const names = ['x', ...Object.keys(inputs.params)];
   return {
     spec,
     inputs,
     dtype,
-    lossError: objectiveError(bounds, run.fwd, sides),
+    lossError: objectiveError(bounds, run.fwd, sides, models),
     analytic: analyticOverride ?? run.bwd.grads,
     analyticError: Object.fromEntries(names.map((name) => [name, totals(bounds.get(gradKey(name))!)])),
   };

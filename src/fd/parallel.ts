@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { GoldenCase } from '../golden/load.ts';
 import type { DType } from '../tensor/dtype.ts';
+import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { elementChecker, elementRefs, finiteDifferenceCheck, fullReport, StepTooSmall, type ElementRef, type FdElementCheck, type FdOptions, type FdReport } from './engine.ts';
 import { modelProblemData, problemFromData, type ModelProblemData } from './modelProblem.ts';
 
@@ -51,8 +52,8 @@ export function checkChunks(check: ReturnType<typeof elementChecker>, refs: read
  * Full-mode finite differences of a golden's model on `threads` threads (default: every core),
  * the same report a single-threaded finiteDifferenceCheck gives. Other modes run here, in one thread.
  */
-export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options: Partial<FdOptions> = {}, threads = availableParallelism()): Promise<FdReport> {
-  const data = modelProblemData(golden, dtype);
+export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options: Partial<FdOptions> = {}, threads = availableParallelism(), arithmetic?: ArithmeticModel): Promise<FdReport> {
+  const data = modelProblemData(golden, dtype, undefined, arithmetic);
   const problem = problemFromData(data);
   const refs = elementRefs(problem, options);
   if ((options.mode ?? 'full') !== 'full' || threads <= 1 || refs.length <= CHUNK) return finiteDifferenceCheck(problem, options);

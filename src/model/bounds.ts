@@ -3,6 +3,7 @@ import { floatTarget } from '../ops/types.ts';
 import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { totals, type ErrorBound } from '../tolerance/errorBound.ts';
+import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { inputDifference, Roundoffs, type Sides } from '../tolerance/roundoff.ts';
 import { moduleParams, type BackwardTrace, type ForwardTrace, type ModelInputs } from './sequential.ts';
 
@@ -29,6 +30,8 @@ export interface BoundRequest {
    * side unknown, wherever the input is within its bound of the branch point.
    */
   readonly sideResults?: readonly [Results | null, Results | null];
+  /** Each side's arithmetic (Note [Arithmetic models]); IEEE on both by default. */
+  readonly models?: readonly [ArithmeticModel, ArithmeticModel];
 }
 
 /** The bound of |side A − side B| for every tensor a run produces, by the run's own keys. */
@@ -39,7 +42,7 @@ const shaped = (bound: ErrorBound, like: Tensor): ErrorBound => ({ ...bound, sha
 export function modelBounds(req: BoundRequest): Bounds {
   const { fwd, bwd, stored, sides } = req;
   const { spec } = fwd;
-  const r = new Roundoffs(sides);
+  const r = new Roundoffs(sides, req.models);
   const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, inputDifference(t, sides)]));
   const [a, b] = req.sideResults ?? [null, null];
   // Module 0's input is x, which both sides read from the same stored values.
@@ -92,7 +95,7 @@ export function modelBounds(req: BoundRequest): Bounds {
  * own when it is a scalar, else that of Σ lossGrad·loss, a dot product computed in the run's
  * precision (γ_n on Σ|g·ℓ|, Higham §3.1) on top of Σ|g|·E_ℓ.
  */
-export function objectiveError(bounds: Bounds, fwd: ForwardTrace, sides: Sides): number {
+export function objectiveError(bounds: Bounds, fwd: ForwardTrace, sides: Sides, models?: readonly [ArithmeticModel, ArithmeticModel]): number {
   const lossBound = totals(bounds.get(LOSS_KEY)!);
   const g = fwd.inputs.lossGrad;
   if (g === undefined) return lossBound[0]!;
@@ -102,5 +105,5 @@ export function objectiveError(bounds: Bounds, fwd: ForwardTrace, sides: Sides):
     propagated += Math.abs(g.data[i]!) * lossBound[i]!;
     magnitude += Math.abs(g.data[i]! * fwd.loss.data[i]!);
   }
-  return propagated + new Roundoffs(sides).gamma(lossBound.length) * magnitude;
+  return propagated + new Roundoffs(sides, models).gamma(lossBound.length) * magnitude;
 }

@@ -4,7 +4,6 @@ import { tensor, type Tensor } from '../tensor/tensor.ts';
 import { addScaled, BOUND_PARTS, partsAt, zeroBound, zeroParts, type ErrorBound } from '../tolerance/errorBound.ts';
 import { logSoftmaxBound, logSoftmaxRows, type LogSoftmaxRows } from './logSoftmax.ts';
 import { reduce, reducedLossBound, reducedShape, Reduction } from './reduction.ts';
-import { ELEMENTARY_ACCURACY } from './scalar.ts';
 import type { LossBoundContext, LossOp, Target } from './types.ts';
 
 /**
@@ -157,7 +156,6 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
   const reduction = spec.reduction;
   const weighted = spec.weight !== undefined;
   const lsBound = logSoftmaxBound(saved, logits, logitsBound, r);
-  const expRelative = r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps);
   // Roundings in forming each q_bc·ls_bc beyond the product itself: the weight, and with label
   // smoothing (1 − ε)·, ε/C· and the sum of the two parts. All terms share a sign (ls ≤ 0, q ≥ 0),
   // so each adds u relative to the row's magnitude Σ|q·ls|.
@@ -203,7 +201,8 @@ function crossEntropyBound(ctx: LossBoundContext<CrossEntropySpec, CrossEntropyT
       // roundings add u per rounding.
       const sErr = { ...lsErr };
       sErr.arithmetic += (dense ? r.gamma(classes - 1) : 0) + r.ulps(3);
-      sErr.elementary += expRelative;
+      // s_c = exp(θ_c − m)/Σ: exp's accuracy at its argument, and what the division loses beyond a rounding.
+      sErr.elementary += r.elementary('exp', logits.data[i]! - saved.rowMax.data[Math.floor(i / classes)]!, 1) + r.divisionExtra(1);
       const v = s * mass - q[c]!;
       for (const part of BOUND_PARTS) dLogits.parts[part][i] = scale * s * Math.abs(mass) * sErr[part];
       dLogits.parts.arithmetic[i]! +=

@@ -3,7 +3,6 @@ import { dtypeOf, rounderFor, type DType } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
 import { addScaled, BOUND_PARTS, partsAt, zeroBound, zeroParts, type ErrorBound } from '../tolerance/errorBound.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
-import { ELEMENTARY_ACCURACY } from './scalar.ts';
 import type { ModuleOp } from './types.ts';
 
 // log_softmax over the classes of each row, shared by CrossEntropyLoss (which applies it to the
@@ -66,8 +65,6 @@ export function logSoftmaxBound(rows: LogSoftmaxRows, logits: Tensor, logitsBoun
   const { rowMax, logSumExp, logSoftmax, softmax } = rows;
   const [batch = 0, classes = 0] = logits.shape;
   const out = zeroBound([batch, classes], batch * classes);
-  // exp's and log's own accuracy (ELEMENTARY_ACCURACY), relative, on both sides: an ulp is 2u.
-  const [expRelative, logRelative] = [r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps), r.ulps(2 * ELEMENTARY_ACCURACY.log.ulps)];
   for (let b = 0; b < batch; b++) {
     const row = b * classes;
     const m = rowMax.data[b]!;
@@ -76,8 +73,12 @@ export function logSoftmaxBound(rows: LogSoftmaxRows, logits: Tensor, logitsBoun
     // relative amount (weighted by s_k, which sum to 1), the sum of positive terms adds γ_{C−1},
     // and exp its own accuracy (the `elementary` part, below).
     let sumExpArith = r.gamma(classes - 1);
+    // exp's own accuracy on each side (its arithmetic model's, at each argument θ_k − m), relative,
+    // weighted by s_k; and log's at Σ exp = e^L, absolute on L.
+    let sumExpElementary = 0;
     const mixed = zeroParts();
     for (let i = row; i < row + classes; i++) {
+      sumExpElementary += softmax.data[i]! * r.elementary('exp', logits.data[i]! - m, 1);
       sumExpArith += softmax.data[i]! * r.ulps(1) * Math.abs(logits.data[i]! - m);
       addScaled(mixed, partsAt(logitsBound, i), softmax.data[i]!);
     }
@@ -85,7 +86,7 @@ export function logSoftmaxBound(rows: LogSoftmaxRows, logits: Tensor, logitsBoun
       const lsErr = partsAt(logitsBound, i);
       addScaled(lsErr, mixed, 1);
       lsErr.arithmetic += sumExpArith + r.ulps(1) * (Math.abs(logits.data[i]! - m) + Math.abs(m) + Math.abs(lse) + Math.abs(logSoftmax.data[i]!));
-      lsErr.elementary += expRelative + logRelative * Math.abs(lse);
+      lsErr.elementary += sumExpElementary + r.elementary('log', Math.exp(lse), lse);
       for (const part of BOUND_PARTS) out.parts[part][i] = lsErr[part];
     }
   }
@@ -129,7 +130,6 @@ export const logSoftmax: ModuleOp<LogSoftmaxSpec> = {
     const { dOut, dOutBound, out, r } = ctx;
     const [batch = 0, classes = 0] = out.shape;
     const yBound = logSoftmax.forwardBound(ctx);
-    const expRelative = r.ulps(2 * ELEMENTARY_ACCURACY.exp.ulps);
     const dInput = zeroBound([batch, classes], batch * classes);
     for (let b = 0; b < batch; b++) {
       const row = b * classes;
@@ -146,7 +146,7 @@ export const logSoftmax: ModuleOp<LogSoftmaxSpec> = {
         const e = partsAt(dOutBound, i);
         addScaled(e, sumErr, s);
         addScaled(e, partsAt(yBound, i), s * Math.abs(sum));
-        e.elementary += s * Math.abs(sum) * expRelative;
+        e.elementary += r.elementary('exp', out.data[i]!, s) * Math.abs(sum);
         // exp(y_c) may underflow: its absolute error η is multiplied by Σg; the product and the
         // difference may underflow too.
         e.arithmetic += s * r.gamma(classes - 1) * sumAbs + r.ulps(1) * (Math.abs(s * sum) + Math.abs(dOut.data[i]! - s * sum)) + r.underflow(1) * (2 + Math.abs(sum));

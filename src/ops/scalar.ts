@@ -1,5 +1,6 @@
 import { rounderFor, type DType } from '../tensor/dtype.ts';
 import { BOUND_PARTS, zeroParts, type BoundPart } from '../tolerance/errorBound.ts';
+import { IEEE, type ElementaryFunction } from '../tolerance/arithmetic.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
 import { erf } from './erf.ts';
 
@@ -25,17 +26,14 @@ import { erf } from './erf.ts';
  * erf inside PyTorch's float32 GELU kernel, whose error is absolute (up to 7.5u in 1 + erf).
  * docs/tolerance-policy.md §1 has the table.
  */
-export const ELEMENTARY_ACCURACY = {
-  exp: { ulps: 1.5, absolute: 0 },
-  log: { ulps: 1, absolute: 0 },
-  log1p: { ulps: 1, absolute: 0 },
-  tanh: { ulps: 2, absolute: 0 },
-  erf: { ulps: 3, absolute: 8 },
-} as const;
-/** The elementary functions a formula may call. */
-export type Elementary = 'exp' | 'log' | 'log1p' | 'tanh' | 'erf';
+export const ELEMENTARY_ACCURACY = Object.fromEntries(
+  Object.entries(IEEE.functions).map(([f, a]) => [f, { ulps: a.ulps, absolute: a.absoluteInU ?? 0 }]),
+) as Readonly<Record<ElementaryFunction, { readonly ulps: number; readonly absolute: number }>>;
+/** The elementary functions a formula may call. Their accuracy on each side is that side's arithmetic model's (src/tolerance/arithmetic.ts). */
+export type Elementary = ElementaryFunction;
 
-const ELEMENTARY: Readonly<Record<Elementary, (x: number) => number>> = { exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, erf };
+// Looked up on Math at each call, not captured once, so that a test can stand in another implementation's functions.
+const ELEMENTARY: Readonly<Record<Elementary, (x: number) => number>> = { exp: (x) => Math.exp(x), log: (x) => Math.log(x), log1p: (x) => Math.log1p(x), tanh: (x) => Math.tanh(x), erf };
 
 /** The derivative of each elementary function at x, given f(x) = y. */
 const SLOPE: Readonly<Record<Elementary, (x: number, y: number) => number>> = {
@@ -151,14 +149,13 @@ export function boundArith(r: Roundoffs, dtype: DType): Arith<Tracked> {
     },
     div: (a, b) => {
       const v = value.div(a.v, b.v);
-      return { v, e: combine([[1 / b.v, a], [a.v / (b.v * b.v), b]], { arithmetic: rounding(v) }), ...exactly(a, b, (x, y) => x / y) };
+      return { v, e: combine([[1 / b.v, a], [a.v / (b.v * b.v), b]], { arithmetic: rounding(v) + r.divisionExtra(v) }), ...exactly(a, b, (x, y) => x / y) };
     },
     neg: (a) => ({ v: -a.v, e: a.e, ...(a.sides === undefined ? {} : { sides: [-a.sides[0], -a.sides[1]] as const }) }),
     fn: (f, a) => {
       const v = value.fn(f, a.v);
-      // An ulp is at most 2u relative; an absolute allowance is in units of u; a subnormal result adds η.
-      const { ulps, absolute } = ELEMENTARY_ACCURACY[f];
-      return { v, e: combine([[SLOPE[f](a.v, v), a]], { elementary: r.ulps(2 * ulps) * Math.abs(v) + r.ulps(absolute) + r.underflow(1) }) };
+      // Each side's model's accuracy at this argument (Note [Arithmetic models]); a subnormal result adds η.
+      return { v, e: combine([[SLOPE[f](a.v, v), a]], { elementary: r.elementary(f, a.v, v) + r.underflow(1) }) };
     },
     select: (x, t, above, below, orEqual = false) => {
       // Where both sides branch alike, the branch they took (judged by their own values when known).

@@ -1,3 +1,4 @@
+import { IEEE, type ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { finiteDifferenceCheck, type FdReport } from '../fd/engine.ts';
 import { modelProblem } from '../fd/modelProblem.ts';
 import type { GoldenCase } from '../golden/load.ts';
@@ -59,10 +60,14 @@ function resultSources(golden: GoldenCase, ts: ReferenceRuns): Readonly<Record<s
  * both precisions and against onnxruntime, torch float32 against float64, and directional finite
  * differences in both precisions, every tensor held to its derived bound.
  */
-export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
+export async function checkGolden(golden: GoldenCase, options: { arithmetic?: ArithmeticModel } = {}): Promise<CaseCheck> {
   const ts = referenceRuns(golden);
   const sources = resultSources(golden, ts);
-  const pairs = mainJobPairs(golden);
+  // The TS side may be judged as if it ran on another arithmetic (Note [Arithmetic models]); its sides then say so.
+  const tsModel = options.arithmetic ?? IEEE;
+  const named = (side: Pair['actual']): Pair['actual'] => (side.source === 'ts' && tsModel !== IEEE ? { ...side, arithmetic: tsModel.name } : side);
+  const pairs = mainJobPairs(golden).map((p) => ({ ...p, actual: named(p.actual), expected: named(p.expected) }));
+  const modelOf = (side: Pair['actual']) => (side.source === 'ts' ? tsModel : IEEE);
   const notes: string[] = [];
   const records: ComparisonRecord[] = [];
   for (const pair of pairs.filter((p) => p.actual.source !== 'fd')) {
@@ -78,7 +83,7 @@ export async function checkGolden(golden: GoldenCase): Promise<CaseCheck> {
     }
     const [actual, expected] = sides;
     if (actual === undefined || expected === undefined) throw new RangeError(`${golden.name}: no results for ${pair.actual.source} or ${pair.expected.source} in this precision`);
-    records.push(...comparePair(golden, ts, pair, actual, expected));
+    records.push(...comparePair(golden, ts, pair, actual, expected, [modelOf(pair.actual), modelOf(pair.expected)]));
   }
   const fd = Object.fromEntries(DTYPES.map((d) => [d, finiteDifferenceCheck(modelProblem(golden, d), MAIN_JOB_FD)])) as Record<DType, FdReport>;
   const notebook = golden.name === NOTEBOOK.case ? notebookDrift(golden) : undefined;

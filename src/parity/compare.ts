@@ -1,3 +1,4 @@
+import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import type { GoldenCase } from '../golden/load.ts';
 import { modelBounds, type Bounds } from '../model/bounds.ts';
 import { resultKeys, runModel, type ModelRun } from '../model/sequential.ts';
@@ -17,14 +18,14 @@ export function referenceRuns(golden: GoldenCase): ReferenceRuns {
  * The bounds of |actual − expected| for every tensor of a pair. Magnitudes come from the TS run in
  * the coarser of the two precisions; branch allowances from both sides' module outputs.
  */
-export function pairBounds(golden: GoldenCase, ts: ReferenceRuns, pair: Pair, actual: Results, expected: Results): Bounds {
+export function pairBounds(golden: GoldenCase, ts: ReferenceRuns, pair: Pair, actual: Results, expected: Results, models?: readonly [ArithmeticModel, ArithmeticModel]): Bounds {
   const run = ts[coarserDtype(pair.actual.dtype, pair.expected.dtype)];
-  return modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [pair.actual.dtype, pair.expected.dtype], sideResults: [actual, expected] });
+  return modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [pair.actual.dtype, pair.expected.dtype], sideResults: [actual, expected], ...(models === undefined ? {} : { models }) });
 }
 
 /** Compares two result sets of one golden key by key, each element against its derived bound. */
-export function comparePair(golden: GoldenCase, ts: ReferenceRuns, pair: Pair, actual: Results, expected: Results): ComparisonRecord[] {
-  const bounds = pairBounds(golden, ts, pair, actual, expected);
+export function comparePair(golden: GoldenCase, ts: ReferenceRuns, pair: Pair, actual: Results, expected: Results, models?: readonly [ArithmeticModel, ArithmeticModel]): ComparisonRecord[] {
+  const bounds = pairBounds(golden, ts, pair, actual, expected, models);
   return resultKeys(golden.spec).map((key) => {
     const [a, e, b] = [actual.get(key), expected.get(key), bounds.get(key)];
     if (a === undefined || e === undefined || b === undefined) throw new RangeError(`${golden.name}: ${key} is missing from ${a === undefined ? 'the actual' : e === undefined ? 'the expected' : 'the bounds'} results`);

@@ -4,6 +4,7 @@ import { scalar, tensor, type Tensor } from '../tensor/tensor.ts';
 import { modelBounds } from '../model/bounds.ts';
 import { runModel, type ModelRun } from '../model/sequential.ts';
 import { gradKey, type TensorKey } from '../results/keys.ts';
+import { arithmeticModel, IEEE, type ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { compareTensors, type ComparisonRecord } from '../tolerance/compare.ts';
 
 /** What an implementation hands in for one tensor: a Tensor, a bare typed array, or a number (the loss). */
@@ -52,8 +53,10 @@ function keyOf(name: string): TensorKey {
  * wherever its input lies within its bound of 0. Throws a RangeError for a name the golden does
  * not have, listing the ones it has.
  */
-export function compareWithGolden(golden: GoldenCase, name: string, value: YourTensor, options: { dtype?: DType } = {}): ComparisonRecord {
+export function compareWithGolden(golden: GoldenCase, name: string, value: YourTensor, options: { dtype?: DType; arithmetic?: ArithmeticModel | string } = {}): ComparisonRecord {
   const dtype = options.dtype ?? precisionOf(value, golden.dtype);
+  // Your side runs on the model you name (a preset or your own); torch's on IEEE.
+  const yours = options.arithmetic === undefined ? IEEE : arithmeticModel(options.arithmetic);
   const run = referenceRun(golden, dtype);
   const key = keyOf(name);
   const torch = golden.expected[dtype].results;
@@ -61,9 +64,9 @@ export function compareWithGolden(golden: GoldenCase, name: string, value: YourT
   if (expected === undefined) {
     throw new RangeError(`${golden.name} has no tensor ${name}; use loss, logits, out.<module>, x or one of ${Object.keys(golden.inputs.params).join(', ')}`);
   }
-  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [dtype, dtype], sideResults: [null, torch] });
+  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: golden.inputs, sides: [dtype, dtype], sideResults: [null, torch], models: [yours, IEEE] });
   return compareTensors(
-    { case: golden.name, file: golden.file, tensor: key, actual: { source: 'yours', dtype }, expected: { source: 'torch', dtype } },
+    { case: golden.name, file: golden.file, tensor: key, actual: { source: 'yours', dtype, ...(yours === IEEE ? {} : { arithmetic: yours.name }) }, expected: { source: 'torch', dtype } },
     asTensor(value, expected.shape, dtype),
     expected,
     bounds.get(key)!,

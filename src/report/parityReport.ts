@@ -95,7 +95,7 @@ export function fromJson<T>(text: string): T {
 // Literals rather than z.enum: TypeScript 7 writes an enum keyed "-Infinity" into the declaration
 // files as a computed property that consumers' compilers reject.
 const JsonNumber = z.union([z.number(), z.literal('Infinity'), z.literal('-Infinity'), z.literal('NaN')]);
-const SideJson = z.strictObject({ source: z.string(), dtype: z.enum(['float32', 'float64', 'exact']) });
+const SideJson = z.strictObject({ source: z.string(), dtype: z.enum(['float32', 'float64', 'exact']), arithmetic: z.string().optional() });
 const ElementJson = z.strictObject({
   index: z.array(z.number().int()),
   actual: JsonNumber,

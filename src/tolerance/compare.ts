@@ -7,9 +7,11 @@ import { partsAt, totalAt, type ErrorBound } from './errorBound.ts';
 export interface Side {
   readonly source: string;
   readonly dtype: DType | 'exact';
+  /** The side's arithmetic model when it is not IEEE (Note [Arithmetic models]), e.g. `webgpu`. */
+  readonly arithmetic?: string;
 }
 
-export const sideLabel = (s: Side): string => `${s.source}:${s.dtype}`;
+export const sideLabel = (s: Side): string => `${s.source}:${s.dtype}${s.arithmetic === undefined ? '' : `(${s.arithmetic})`}`;
 
 /** `ts:float32 torch:float32`: which pair of sides a comparison is between, as one string. */
 export const pairLabel = (r: { readonly actual: Side; readonly expected: Side }): string => `${sideLabel(r.actual)} ${sideLabel(r.expected)}`;

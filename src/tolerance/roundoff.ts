@@ -1,4 +1,5 @@
 import { rounderFor, unitRoundoff, type DType } from '../tensor/dtype.ts';
+import { functionError, IEEE, type ArithmeticModel, type ElementaryFunction } from './arithmetic.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { boundFrom, type ErrorBound } from './errorBound.ts';
 
@@ -24,6 +25,14 @@ export function underflowUnit(dtype: DType): number {
   return dtype === 'float32' ? 2 ** -149 : Number.MIN_VALUE;
 }
 
+/** Where subnormals may flush to zero (Note [Arithmetic models]), a result below the normal range may lose all of itself: up to the smallest normal. */
+export function flushUnit(dtype: DType): number {
+  return dtype === 'float32' ? 2 ** -126 : 2 ** -1022;
+}
+
+/** Both sides on IEEE arithmetic: every comparison's default. */
+export const IEEE_SIDES: readonly [ArithmeticModel, ArithmeticModel] = [IEEE, IEEE];
+
 /**
  * The rounding budget of a comparison between two computations. Each side rounds in its own
  * precision (u = 0 for an exact reference), and to first order their errors add, so one
@@ -33,11 +42,24 @@ export class Roundoffs {
   private readonly us: readonly number[];
   private readonly etas: readonly number[];
   private readonly rounders: readonly ((v: number) => number)[];
+  /** Each side's arithmetic model (an exact side's is never consulted). */
+  readonly models: readonly ArithmeticModel[];
 
-  constructor(dtypes: readonly (DType | 'exact')[]) {
+  constructor(dtypes: readonly (DType | 'exact')[], models: readonly ArithmeticModel[] = IEEE_SIDES) {
     this.us = dtypes.map((d) => (d === 'exact' ? 0 : unitRoundoff(d)));
-    this.etas = dtypes.map((d) => (d === 'exact' ? 0 : underflowUnit(d)));
+    this.models = dtypes.map((_, k) => models[k] ?? IEEE);
+    this.etas = dtypes.map((d, k) => (d === 'exact' ? 0 : this.models[k]!.flushSubnormals ? flushUnit(d) : underflowUnit(d)));
     this.rounders = dtypes.map((d) => rounderFor(d === 'exact' ? 'float64' : d));
+  }
+
+  /** Σ_sides the error of elementary function f at argument x with result v, by each side's model. */
+  elementary(f: ElementaryFunction, x: number, v: number): number {
+    return this.us.reduce((sum, u, k) => (u === 0 ? sum : sum + functionError(this.models[k]!.functions[f], x, v, u)), 0);
+  }
+
+  /** Σ_sides what a division loses beyond a correct rounding (already counted as one rounding), relative to |v|. */
+  divisionExtra(v: number): number {
+    return this.us.reduce((sum, u, k) => sum + Math.max(0, this.models[k]!.divisionUlps - 0.5) * 2 * u * Math.abs(v), 0);
   }
 
   /** How far apart the sides hold a constant v: 0 in the same precision, |fl₃₂(v) − fl₆₄(v)| across. */

@@ -8,6 +8,7 @@ import { mismatchMessage } from '../report/message.ts';
 import { dtypeOf, type DType } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { compareTensors } from '../tolerance/compare.ts';
+import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { boundFrom, type ErrorBound } from '../tolerance/errorBound.ts';
 
 export interface MatchGoldenOptions {
@@ -18,6 +19,12 @@ export interface MatchGoldenOptions {
    * do; pass false for an assertion that is meant to fail, e.g. inside `toThrow`.
    */
   readonly report?: boolean;
+  /**
+   * The arithmetic your implementation runs on: `ieee` (the default), `webgpu`, or a model of your
+   * own (src/tolerance/arithmetic.ts). The bound then allows what that arithmetic may do (flushed
+   * subnormals, WGSL's exp and log accuracy), and the message names the model. MLP goldens only.
+   */
+  readonly arithmetic?: ArithmeticModel | string;
 }
 
 interface GradparityMatchers<R = unknown> {
@@ -47,7 +54,7 @@ expect.extend({
     // that `.not.toMatchGolden` cannot pass on it.
     const record = 'graphs' in golden
       ? compareKeyWithModuleGolden(golden, name, options.dtype ?? precisionOf(received, 'float64'), asTensor(received))
-      : compareWithGolden(golden, name, received, options.dtype === undefined ? {} : { dtype: options.dtype });
+      : compareWithGolden(golden, name, received, { ...(options.dtype === undefined ? {} : { dtype: options.dtype }), ...(options.arithmetic === undefined ? {} : { arithmetic: options.arithmetic }) });
     // Every comparison a matcher makes reaches the parity report, passing or not.
     if (this.task !== undefined && !this.isNot && options.report !== false) attachReport(this.task, { records: [record] });
     return {
