@@ -75,6 +75,12 @@ export interface FdOptions {
   readonly threshold: 'auto' | 'worst-case' | 'measured';
   /** Measured thresholds: the probability the run allows for any false failure (split evenly over its checks). */
   readonly falseAlarm: number;
+  /**
+   * Directional mode: `directions` random directions over the whole model, or that many within
+   * each tensor (Note [Directions within a tensor]); `auto` takes them within each tensor when the
+   * threshold is measured, over the model otherwise.
+   */
+  readonly directionsPer: 'auto' | 'model' | 'tensor';
 }
 
 export const DEFAULT_FD_OPTIONS: FdOptions = {
@@ -88,6 +94,7 @@ export const DEFAULT_FD_OPTIONS: FdOptions = {
   fallBack: true,
   threshold: 'auto',
   falseAlarm: 1e-3,
+  directionsPer: 'auto',
 };
 
 /** Which threshold model a check uses. */
@@ -161,6 +168,8 @@ export interface FdDirectionCheck {
   readonly truncationEstimated?: false;
   /** As FdElementCheck.threshold. */
   readonly threshold?: Threshold;
+  /** The tensor the direction lies in, when directions are taken within each tensor. */
+  readonly tensor?: string;
 }
 
 /** Everything a finite-difference check found: every element (or direction) with its bound. */
@@ -526,12 +535,26 @@ export function fullReport(problem: FdProblem, options: Partial<FdOptions>, elem
   return { dtype: problem.dtype, options: opts, loss: base.value, lossError: problem.lossError, elements, directions: [], fellBack: false, evaluations, verdict };
 }
 
+/** The analytic gradient of one tensor as a unit direction (zero elsewhere), or null where it is all zero. */
+function gradientDirection(problem: FdProblem, name: string): NamedTensors | null {
+  const g = problem.analytic[name]!.data;
+  let norm2 = 0;
+  for (let i = 0; i < g.length; i++) norm2 += g[i]! * g[i]!;
+  if (!(norm2 > 0) || !Number.isFinite(norm2)) return null;
+  const norm = Math.sqrt(norm2);
+  return Object.fromEntries(Object.entries(problem.point).map(([n, t]) => [n, { shape: t.shape, data: n === name ? Float64Array.from(g, (v) => v / norm) : new Float64Array(t.data.length) }]));
+}
+
 /** A random unit direction over all elements (Gaussian, normalised), reproducible from the seed. */
-function randomDirection(problem: FdProblem, random: () => number): NamedTensors {
+function randomDirection(problem: FdProblem, random: () => number, only?: string): NamedTensors {
   const direction: NamedTensors = {};
   let norm2 = 0;
   for (const [name, t] of Object.entries(problem.point)) {
     const data = new Float64Array(t.data.length);
+    if (only !== undefined && name !== only) {
+      direction[name] = { shape: t.shape, data };
+      continue;
+    }
     for (let i = 0; i < data.length; i++) {
       data[i] = gaussian(random);
       norm2 += data[i]! * data[i]!;
@@ -625,13 +648,23 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
   return { direction: k, analytic, bound, oneSided, ...bracket(analytic, oneSided, bound) };
 }
 
+// Note [Directions within a tensor]
+// A random unit direction over all P elements of the model meets an error in one element through
+// that element's component, about 1/√P of it: on thousands of parameters a 10% error in one
+// gradient element moves the directional derivative by less than its float32 noise. Within one
+// tensor of P_t elements it meets it with 1/√P_t, and the loss's noise along it comes from that
+// tensor's computations alone. So measured (float32) checks take their directions tensor by
+// tensor: more directions, each far more sensitive. The first of each tensor's is the analytic
+// gradient's own direction g/‖g‖: an error δ in element i moves ⟨g, v⟩ by δ·g_i/‖g‖, which is
+// largest exactly for the largest elements; the others are random.
+
 /**
  * Directional mode with measured thresholds (Note [Measured noise instead of its worst case]):
  * every direction's nine-point table first, then each judged by its own noise or the directions'
  * pooled noise, whichever is larger. A direction whose steps cross a kink goes the worst-case way.
  */
-function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly NamedTensors[], h: number, options: FdOptions): FdDirectionCheck[] {
-  const probes = vs.map((v) => {
+function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly { group: string | undefined; v: NamedTensors; random: boolean }[], h: number, options: FdOptions): FdDirectionCheck[] {
+  const probes = vs.map(({ v }) => {
     const full = directionProbe(p, problem, base, v, h);
     const half = directionProbe(p, problem, base, v, h / 2);
     if (full.crossed || half.crossed) return null;
@@ -640,15 +673,21 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
     const table = [full.fMinus, quarter[0]!.value, half.fMinus, quarter[1]!.value, base.value, quarter[2]!.value, half.fPlus, quarter[3]!.value, full.fPlus];
     return { full, half, noise: differenceTableNoise(table) };
   });
-  const levels = probes.flatMap((q) => (q === null || q.noise === null ? [] : [q.noise]));
-  const pooled = levels.length === 0 ? null : Math.sqrt(levels.reduce((s, v) => s + v * v, 0) / levels.length);
+  // The noise pooled over the directions of one group (the model, or one tensor).
+  const pooledOf = new Map<string | undefined, number | null>();
+  for (const { group } of vs) {
+    if (pooledOf.has(group)) continue;
+    const levels = probes.flatMap((q, k) => (q === null || q.noise === null || vs[k]!.group !== group ? [] : [q.noise]));
+    pooledOf.set(group, levels.length === 0 ? null : Math.sqrt(levels.reduce((s, v) => s + v * v, 0) / levels.length));
+  }
   // Each direction's false-alarm probability, half for the loss's noise, half for the gradient's error below.
   const perCheck = options.falseAlarm / vs.length;
   const z = normalQuantile(perCheck / 2);
-  const reach = gradientErrorReach(problem, perCheck / 2);
-  return vs.map((v, k) => {
+  return vs.map(({ group, v, random }, k) => {
     const probe = probes[k];
-    if (probe === null || probe === undefined || (probe.noise === null && pooled === null)) return checkDirection(p, problem, base, v, k, h, 'always');
+    const pooled = pooledOf.get(group) ?? null;
+    const named = group === undefined ? {} : { tensor: group };
+    if (probe === null || probe === undefined || (probe.noise === null && pooled === null)) return { ...checkDirection(p, problem, base, v, k, h, 'always'), ...named };
     const { full, half } = probe;
     const noise = Math.max(probe.noise ?? 0, pooled ?? 0, lossRounding(base.value, problem.dtype));
     const worstCase = (2 * problem.lossError) / (2 * h);
@@ -657,11 +696,12 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
       rounding: Math.min(worstCase, measured),
       truncation: (4 / 3) * Math.abs(full.numeric - full.analytic - (half.numeric - half.analytic)),
       stepRepresentation: 0,
-      analytic: Math.min(full.analyticError, reach),
+      // Only a random direction meets the gradient's error at random; the gradient's own direction takes the worst case.
+      analytic: random ? Math.min(full.analyticError, gradientErrorReach(problem, perCheck / 2, group)) : full.analyticError,
     });
     const absDiff = Math.abs(full.numeric - full.analytic);
     const threshold: Threshold = measured < worstCase ? { model: 'measured', noise, z, perCheck, perRun: options.falseAlarm } : { model: 'worst-case' };
-    return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict: absDiff <= bound.total ? 'pass' : 'fail', threshold };
+    return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict: absDiff <= bound.total ? 'pass' : 'fail', threshold, ...named };
   });
 }
 
@@ -674,11 +714,12 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
 // of similar size, √P/√(2 ln(2/α)) times smaller. The step actually taken differs from h·v by
 // rounding alone, which the factor 1 + 4u covers.
 
-/** The bound of ⟨e, v⟩ for the analytic gradient's error e along a random unit direction, with probability 1 − alpha. */
-function gradientErrorReach(problem: FdProblem, alpha: number): number {
+/** The bound of ⟨e, v⟩ for the analytic gradient's error e along a random unit direction (within one tensor, if given), with probability 1 − alpha. */
+function gradientErrorReach(problem: FdProblem, alpha: number, only?: string): number {
   let squares = 0;
   let count = 0;
-  for (const e of Object.values(problem.analyticError)) {
+  for (const [name, e] of Object.entries(problem.analyticError)) {
+    if (only !== undefined && name !== only) continue;
     for (let i = 0; i < e.length; i++) squares += e[i]! * e[i]!;
     count += e.length;
   }
@@ -702,10 +743,18 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
     // Along a direction the variable is t in f(θ + t·v), and t = 0: the auto step is ∛u unscaled.
     // (Rounding θ + t·v costs nothing: ⟨g, δ⟩ uses the displacement each element actually took.)
     const h0 = opts.step === 'auto' ? autoStep(problem.dtype, 0) : opts.step;
-    const vs = Array.from({ length: opts.directions }, () => randomDirection(problem, random));
-    directions = thresholdModel(problem.dtype, opts) === 'measured'
+    const measured = thresholdModel(problem.dtype, opts) === 'measured';
+    const perTensor = opts.directionsPer === 'tensor' || (opts.directionsPer === 'auto' && measured);
+    const groups = perTensor ? Object.keys(problem.point) : [undefined];
+    // Within a tensor, the first direction is the analytic gradient's own (Note [Directions within a tensor]).
+    const vs = groups.flatMap((group) => {
+      const along = group === undefined ? null : gradientDirection(problem, group);
+      const random_ = Array.from({ length: opts.directions - (along === null ? 0 : 1) }, () => ({ group, v: randomDirection(problem, random, group), random: true }));
+      return along === null ? random_ : [{ group, v: along, random: false }, ...random_];
+    });
+    directions = measured
       ? measuredDirections(p, problem, base, vs, h0, opts)
-      : vs.map((v, k) => checkDirection(p, problem, base, v, k, h0, opts.truncation));
+      : vs.map(({ group, v }, k) => ({ ...checkDirection(p, problem, base, v, k, h0, opts.truncation), ...(group === undefined ? {} : { tensor: group }) }));
     // A failed direction does not say where: fall back to every element, none sampled away.
     if (opts.fallBack && directions.some((d) => d.verdict === 'fail')) {
       fellBack = true;

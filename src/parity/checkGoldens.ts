@@ -37,7 +37,7 @@ export interface CaseCheck {
  * case; a failing direction falls back to every element to say where.
  */
 // Every part estimated (truncation too): the reports show each direction's bound in parts.
-export const MAIN_JOB_FD = { mode: 'directional', directions: 8, step: 'auto', seed: 0, truncation: 'always' } as const;
+export const MAIN_JOB_FD = { mode: 'directional', directions: 8, step: 'auto', seed: 0, truncation: 'always', directionsPer: 'model' } as const;
 
 /**
  * Where a side's results come from: the TS reference, torch's golden, onnxruntime running the

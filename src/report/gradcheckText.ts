@@ -29,8 +29,8 @@ export function gradcheckText(caseName: string, outcome: GradcheckOutcome): stri
   if (report.directions.length > 0) {
     lines.push(
       textTable(
-        ['direction', 'numeric', '<g, v>', '|diff|', 'bound', 'rounding', 'truncation', 'analytic', 'share', 'verdict'],
-        report.directions.map((d) => [String(d.direction), num(d.numeric), num(d.analytic), sci(d.absDiff), sci(d.bound.total), sci(d.bound.rounding), d.truncationEstimated === false ? 'not needed' : sci(d.bound.truncation), sci(d.bound.analytic), percent(d.share), d.verdict]),
+        ['direction', 'within', 'numeric', '<g, v>', '|diff|', 'bound', 'rounding', 'truncation', 'analytic', 'share', 'verdict'],
+        report.directions.map((d) => [String(d.direction), d.tensor ?? 'the model', num(d.numeric), num(d.analytic), sci(d.absDiff), sci(d.bound.total), sci(d.bound.rounding), d.truncationEstimated === false ? 'not needed' : sci(d.bound.truncation), sci(d.bound.analytic), percent(d.share), d.verdict]),
       ),
       '',
     );

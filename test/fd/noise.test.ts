@@ -44,6 +44,15 @@ describe('the difference-table noise estimate (Moré and Wild)', () => {
   });
 });
 
+/** The float32 problem of a golden with the largest-magnitude element of one gradient tensor scaled by `factor`. */
+function largestTimes(golden: ReturnType<typeof loadGolden>, name: string, factor: number) {
+  const base = modelProblem(golden, 'float32');
+  const g = Float64Array.from(base.analytic[name]!.data);
+  const i = g.reduce((best, v, k) => (Math.abs(v) > Math.abs(g[best]!) ? k : best), 0);
+  g[i] = g[i]! * factor;
+  return modelProblem(golden, 'float32', { ...base.analytic, [name]: { shape: base.analytic[name]!.shape, data: g } });
+}
+
 describe('float32 finite differences by measured noise (Note [Measured noise instead of its worst case])', () => {
   const golden = loadGolden('goldens/batch7-class-mean.json');
 
@@ -62,16 +71,24 @@ describe('float32 finite differences by measured noise (Note [Measured noise ins
   });
 
   it('catch a ×1.1 error on the largest first-layer gradient of a wide network, which the worst case lets through', () => {
-    const deep = loadGolden('goldens/wide256-class-mean.json');
-    const base = modelProblem(deep, 'float32');
-    const g = Float64Array.from(base.analytic['0.weight']!.data);
-    const i = g.reduce((best, v, k) => (Math.abs(v) > Math.abs(g[best]!) ? k : best), 0);
-    g[i] = g[i]! * 1.1;
-    const planted = modelProblem(deep, 'float32', { ...base.analytic, '0.weight': { shape: base.analytic['0.weight']!.shape, data: g } });
+    const planted = largestTimes(loadGolden('goldens/wide256-class-mean.json'), '0.weight', 1.1);
     // One element per tensor: the sample keeps each tensor's largest gradient, the planted one among them.
     const at = (r: ReturnType<typeof finiteDifferenceCheck>) => r.elements.find((e) => e.tensor === '0.weight')!;
     expect(at(finiteDifferenceCheck(planted, { maxElementsPerTensor: 1 })).verdict).toBe('fail');
     expect(at(finiteDifferenceCheck(planted, { maxElementsPerTensor: 1, threshold: 'worst-case' })).verdict).toBe('pass');
+  });
+
+  it('take directions within each tensor, the gradient\'s own first, and so catch what directions over the whole model miss', () => {
+    const wide = loadGolden('goldens/wide256-class-mean.json');
+    const base = modelProblem(wide, 'float32');
+    const planted = largestTimes(wide, '2.weight', 1.1);
+    const withinTensors = finiteDifferenceCheck(planted, { mode: 'directional', fallBack: false });
+    expect(withinTensors.directions.length).toBe(8 * Object.keys(base.point).length);
+    expect(withinTensors.directions.filter((d) => d.verdict === 'fail').every((d) => d.tensor === '2.weight')).toBe(true);
+    expect(withinTensors.verdict).toBe('fail');
+    expect(finiteDifferenceCheck(planted, { mode: 'directional', fallBack: false, directionsPer: 'model' }).verdict).toBe('pass');
+    // And the unmodified gradient passes every direction.
+    expect(finiteDifferenceCheck(base, { mode: 'directional', fallBack: false }).verdict).toBe('pass');
   });
 
   it('keep the worst case in float64 under auto', () => {
