@@ -28,8 +28,8 @@ describe('one-element steps re-evaluate only what they reach (Note [Re-evaluatin
       const unperturbed = problem.objective(problem.point).branches;
       for (const [name, t] of Object.entries(problem.point)) {
         const n = t.data.length;
-        for (const i of new Set([0, n - 1, n >> 1, Math.floor(n / 3)])) {
-          for (const scale of [1, -1 / 64, 1e-3]) {
+        for (const i of new Set([0, n - 1, n >> 1])) {
+          for (const scale of [1, -1 / 64]) {
             const moved = cast(t, dtype);
             moved.data[i] = t.data[i]! + scale * autoStep(dtype, t.data[i]!);
             const value = moved.data[i]!;
