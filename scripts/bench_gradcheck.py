@@ -31,7 +31,7 @@ def tensor_of(t: dict, dtype=torch.float64) -> torch.Tensor:
 
 def problem(golden: dict):
     """The golden's loss as a function of (x, *parameters), and those inputs in float64."""
-    model = golden["model"]
+    model = golden["mlp"]["model"]
     names = list(golden["parameters"])
     target = golden["inputs"]["target"]
     target = tensor_of(target) if target["dtype"] != "int64" else tensor_of(target)
