@@ -1,3 +1,4 @@
+import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import type { GoldenCase } from '../golden/load.ts';
 import { floatTarget } from '../ops/types.ts';
 import type { TensorKey } from '../results/keys.ts';
@@ -52,8 +53,8 @@ function computeGraphBounds(golden: GoldenCase, sides: Sides): Map<TensorKey, GV
 }
 
 /** The values and bounds of a graph file's outputs, by output name, from its inputs' values and differences. */
-export function boundsOfGraph(path: string, given: ReadonlyMap<string, GValue>, sides: Sides, dtype: DType): Map<string, GValue> {
+export function boundsOfGraph(path: string, given: ReadonlyMap<string, GValue>, sides: Sides, dtype: DType, models?: readonly ArithmeticModel[]): Map<string, GValue> {
   const graph = loadOnnxGraph(path);
-  const env = propagate(graph, given, sides, dtype);
+  const env = propagate(graph, given, sides, dtype, models);
   return new Map(graph.outputs.map((name) => [name, env.get(name)!]));
 }

@@ -1,3 +1,4 @@
+import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { InputError } from '../errors.ts';
 import type { DType } from '../tensor/dtype.ts';
 import { Roundoffs, type Sides } from '../tolerance/roundoff.ts';
@@ -16,8 +17,8 @@ import { exactValue, type GValue } from './values.ts';
 // the walk with an error naming it.
 
 /** Propagates values and bounds through the graph; returns every named value, inputs included. */
-export function propagate(graph: Graph, inputs: ReadonlyMap<string, GValue>, sides: Sides, dtype: DType): Map<string, GValue> {
-  const r = new Roundoffs(sides);
+export function propagate(graph: Graph, inputs: ReadonlyMap<string, GValue>, sides: Sides, dtype: DType, models?: readonly ArithmeticModel[]): Map<string, GValue> {
+  const r = new Roundoffs(sides, models);
   const env = new Map<string, GValue>();
   for (const [name, t] of graph.initializers) env.set(name, exactValue(t.kind, t.shape, t.data));
   for (const { name } of graph.inputs) {

@@ -22,7 +22,7 @@ export interface MatchGoldenOptions {
   /**
    * The arithmetic your implementation runs on: `ieee` (the default), `webgpu`, or a model of your
    * own (src/tolerance/arithmetic.ts). The bound then allows what that arithmetic may do (flushed
-   * subnormals, WGSL's exp and log accuracy), and the message names the model. MLP goldens only.
+   * subnormals, WGSL's exp and log accuracy), and the message names the model.
    */
   readonly arithmetic?: ArithmeticModel | string;
 }
@@ -53,7 +53,7 @@ expect.extend({
     // A name the golden lacks or a tensor of the wrong size cannot be compared: that throws, so
     // that `.not.toMatchGolden` cannot pass on it.
     const record = 'graphs' in golden
-      ? compareKeyWithModuleGolden(golden, name, options.dtype ?? precisionOf(received, 'float64'), asTensor(received))
+      ? compareKeyWithModuleGolden(golden, name, options.dtype ?? precisionOf(received, 'float64'), asTensor(received), options.arithmetic === undefined ? {} : { arithmetic: options.arithmetic })
       : compareWithGolden(golden, name, received, { ...(options.dtype === undefined ? {} : { dtype: options.dtype }), ...(options.arithmetic === undefined ? {} : { arithmetic: options.arithmetic }) });
     // Every comparison a matcher makes reaches the parity report, passing or not.
     if (this.task !== undefined && !this.isNot && options.report !== false) attachReport(this.task, { records: [record] });

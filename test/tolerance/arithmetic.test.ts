@@ -4,6 +4,9 @@ import { InputError } from '../../src/errors.ts';
 import { loadGolden, type GoldenCase } from '../../src/golden/load.ts';
 import { runModel } from '../../src/model/sequential.ts';
 import { compareWithGolden } from '../../src/parity/yours.ts';
+import { compareWithModuleGolden } from '../../src/parity/moduleParity.ts';
+import { loadModuleGolden } from '../../src/golden/moduleGolden.ts';
+import { EXAMPLE_MODELS } from '../../examples/models/index.ts';
 import { mismatchMessage } from '../../src/report/message.ts';
 import type { TensorKey } from '../../src/results/keys.ts';
 import { arithmeticModel, IEEE, WEBGPU } from '../../src/tolerance/arithmetic.ts';
@@ -81,6 +84,18 @@ describe('a real bug', () => {
     grad[i] = grad[i]! * 1.01;
     for (const arithmetic of ['ieee', 'webgpu']) expect(compareWithGolden(golden, '0.weight', grad, { arithmetic }).verdict).toBe('fail');
     expect(grad).not.toMatchGolden(golden, '0.weight', { arithmetic: 'webgpu' });
+  });
+});
+
+describe('a model of your own kind (a captured golden), judged by its graph', () => {
+  it('takes the arithmetic too, and a WGSL-accurate exp and log pass under it', () => {
+    const golden = loadModuleGolden('examples/models/goldens/causal-self-attention.json');
+    const attention = EXAMPLE_MODELS.find((m) => m.name === 'causal-self-attention')!;
+    const run = withWgslFunctions(0.99, () => attention.run(golden, 'float32'));
+    const records = compareWithModuleGolden(golden, 'float32', run, { arithmetic: 'webgpu' });
+    expect(records.map((r) => [r.tensor, r.verdict, r.actual.arithmetic]).filter(([, v]) => v !== 'pass')).toEqual([]);
+    expect(records.every((r) => r.actual.arithmetic === 'webgpu')).toBe(true);
+    expect(run.output!.data).not.toEqual(attention.run(golden, 'float32').output!.data);
   });
 });
 
