@@ -118,9 +118,16 @@ export type FdBound = Record<FdBoundPart, number> & { readonly total: number };
 /**
  * pass: within the bound. fail: outside it, a real disagreement. kink: the step crossed a
  * non-differentiable point (a ReLU pre-activation changed sign); the analytic value was held to
- * the interval of the one-sided differences instead.
+ * the interval of the one-sided differences instead. undecided: within the bound, but the loss's
+ * measured noise alone allows at least the whole analytic value, so even a 100% error would have
+ * passed: finite differences cannot decide this check (Note [Measured noise instead of its worst case]).
  */
-export type FdVerdict = 'pass' | 'fail' | 'kink';
+export type FdVerdict = 'pass' | 'fail' | 'kink' | 'undecided';
+
+/** A measured check within its bound whose noise part alone reaches the analytic value: nothing decided. */
+function swamped(threshold: Threshold | undefined, rounding: number, analytic: number): boolean {
+  return threshold?.model === 'measured' && analytic !== 0 && rounding >= Math.abs(analytic);
+}
 
 /** One element's check: analytic against numeric, its bound in parts, and the verdict. */
 export interface FdElementCheck {
@@ -137,10 +144,11 @@ export interface FdElementCheck {
   /** For kinks: the one-sided differences (f(x) − f(x⁻))/(x − x⁻) and (f(x⁺) − f(x))/(x⁺ − x). */
   readonly oneSided?: { readonly left: number; readonly right: number };
   /**
-   * For kinks: x lies on a piece of the function narrower than the smallest step on both sides
-   * (kinks within it above and below, e.g. ReLU inputs of ±1e-30). The one-sided differences then
-   * measure the neighbouring pieces, not x's: finite differences cannot decide this element, and
-   * it is reported as undecided rather than held to a bracket that does not contain its slope.
+   * Finite differences cannot decide this element. Either (verdict kink) x lies on a piece of the
+   * function narrower than the smallest step on both sides (kinks within it above and below, e.g.
+   * ReLU inputs of ±1e-30): the one-sided differences then measure the neighbouring pieces, not
+   * x's, and it is reported as undecided rather than held to a bracket that does not contain its
+   * slope. Or (verdict undecided) the loss's measured noise alone is as large as the gradient.
    */
   readonly undecided?: true;
   /**
@@ -353,7 +361,9 @@ function smoothCheck(
   const step = { nominal: full.nominalStep, actual: full.actualStep };
   const share = absDiff === 0 ? 0 : absDiff / bound.total;
   const used = threshold.model === 'measured' && roundingFull < (2 * problem.lossError) / Math.abs(full.actualStep) ? { threshold } : {};
-  return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: absDiff <= bound.total ? 'pass' : 'fail', ...used };
+  if (absDiff > bound.total) return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'fail', ...used };
+  if (swamped(used.threshold, bound.rounding, analytic)) return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'undecided', undecided: true, ...used };
+  return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'pass', ...used };
 }
 
 /**
@@ -701,7 +711,9 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
     });
     const absDiff = Math.abs(full.numeric - full.analytic);
     const threshold: Threshold = measured < worstCase ? { model: 'measured', noise, z, perCheck, perRun: options.falseAlarm } : { model: 'worst-case' };
-    return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share: absDiff === 0 ? 0 : absDiff / bound.total, verdict: absDiff <= bound.total ? 'pass' : 'fail', threshold, ...named };
+    const share = absDiff === 0 ? 0 : absDiff / bound.total;
+    const decided = absDiff > bound.total ? { verdict: 'fail' as const } : swamped(threshold, bound.rounding, full.analytic) ? { verdict: 'undecided' as const, undecided: true as const } : { verdict: 'pass' as const };
+    return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share, ...decided, threshold, ...named };
   });
 }
 

@@ -44,7 +44,7 @@ export function gradcheckText(caseName: string, outcome: GradcheckOutcome): stri
           e.tensor, e.index.join(','), num(e.analytic),
           e.oneSided ? `[${num(Math.min(e.oneSided.left, e.oneSided.right))}, ${num(Math.max(e.oneSided.left, e.oneSided.right))}]` : num(e.numeric),
           sci(e.absDiff), sci(e.bound.total), sci(e.bound.rounding), e.truncationEstimated === false ? 'not needed' : sci(e.bound.truncation), sci(e.bound.stepRepresentation), sci(e.bound.analytic),
-          percent(e.share), dominantPart(e), e.undecided ? 'undecided: a piece narrower than the step' : e.verdict === 'kink' ? 'kink: non-differentiable within the step' : e.verdict,
+          percent(e.share), dominantPart(e), e.verdict === 'undecided' ? 'undecided: the noise alone is as large as the gradient' : e.undecided ? 'undecided: a piece narrower than the step' : e.verdict === 'kink' ? 'kink: non-differentiable within the step' : e.verdict,
         ]),
       ),
       '',
@@ -61,7 +61,7 @@ export function gradcheckText(caseName: string, outcome: GradcheckOutcome): stri
   if (recheck !== undefined) lines.push(recheckText(recheck), '');
   if (explanation) lines.push(`Drift explained: ${driftText(explanation)}`, '');
   const count = (v: string) => report.elements.filter((e) => e.verdict === v).length;
-  const tally = report.elements.length > 0 ? `${report.elements.length} elements: ${count('pass')} pass, ${count('kink')} kink, ${count('fail')} fail; ` : '';
+  const tally = report.elements.length > 0 ? `${report.elements.length} elements: ${count('pass')} pass, ${count('kink')} kink, ${count('undecided') > 0 ? `${count('undecided')} undecided, ` : ''}${count('fail')} fail; ` : '';
   const why = report.verdict === 'pass' && outcome.verdict === 'fail' ? (recheck?.verdict === 'fail' ? '; the float64 re-check fails' : '; the explanation\'s re-check fails') : '';
   lines.push(`verdict: ${outcome.verdict} (${tally}${report.evaluations} evaluations${why})`);
   return `${lines.join('\n')}\n`;
