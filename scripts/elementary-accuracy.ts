@@ -1,5 +1,5 @@
 // `npm run elementary-accuracy`: how accurate are the elementary functions the bounds assume
-// (ELEMENTARY_ACCURACY in src/ops/scalar.ts)? Evaluates V8's Math.exp, Math.log, Math.log1p, Math.tanh and
+// (the ieee arithmetic model, src/tolerance/arithmetic.ts)? Evaluates V8's Math.exp, Math.log, Math.log1p, Math.tanh and
 // gradparity's erf on a seeded set of points, in binary64 and rounded to binary32 (the TS
 // reference's float32), and hands them to scripts/elementary_accuracy.py, which measures them, and
 // PyTorch's own float32 and float64 functions when torch is there, against mpmath at 50 digits.
