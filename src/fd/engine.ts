@@ -673,15 +673,23 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
  * every direction's nine-point table first, then each judged by its own noise or the directions'
  * pooled noise, whichever is larger. A direction whose steps cross a kink goes the worst-case way.
  */
-function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly { group: string | undefined; v: NamedTensors; random: boolean }[], h: number, options: FdOptions): FdDirectionCheck[] {
-  const probes = vs.map(({ v }) => {
+function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly { group: string | undefined; v: NamedTensors; random: boolean }[], h0: number, options: FdOptions): FdDirectionCheck[] {
+  // Like elements, a direction whose steps cross a kink tries smaller steps before it gives up.
+  const probeAt = (v: NamedTensors, h: number) => {
     const full = directionProbe(p, problem, base, v, h);
     const half = directionProbe(p, problem, base, v, h / 2);
     if (full.crossed || half.crossed) return null;
     const quarter = [-3, -1, 1, 3].map((j) => p.along(v, (j * h) / 4).evaluation);
     if (quarter.some((e) => e.branches !== base.branches)) return null;
     const table = [full.fMinus, quarter[0]!.value, half.fMinus, quarter[1]!.value, base.value, quarter[2]!.value, half.fPlus, quarter[3]!.value, full.fPlus];
-    return { full, half, noise: differenceTableNoise(table) };
+    return { h, full, half, noise: differenceTableNoise(table) };
+  };
+  const probes = vs.map(({ v }) => {
+    for (let retry = 0, h = h0; retry <= KINK_RETRIES; retry++, h /= 8) {
+      const probe = probeAt(v, h);
+      if (probe !== null) return probe;
+    }
+    return null;
   });
   // The noise pooled over the directions of one group (the model, or one tensor).
   const pooledOf = new Map<string | undefined, number | null>();
@@ -697,8 +705,8 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
     const probe = probes[k];
     const pooled = pooledOf.get(group) ?? null;
     const named = group === undefined ? {} : { tensor: group };
-    if (probe === null || probe === undefined || (probe.noise === null && pooled === null)) return { ...checkDirection(p, problem, base, v, k, h, 'always'), ...named };
-    const { full, half } = probe;
+    if (probe === null || probe === undefined || (probe.noise === null && pooled === null)) return { ...checkDirection(p, problem, base, v, k, h0, 'always'), ...named };
+    const { full, half, h } = probe;
     const noise = Math.max(probe.noise ?? 0, pooled ?? 0, lossRounding(base.value, problem.dtype));
     const worstCase = (2 * problem.lossError) / (2 * h);
     const measured = (z * Math.SQRT2 * noise) / (2 * h);
