@@ -286,6 +286,17 @@ def capture_case(case: dict, path: Path, out_dir: Path) -> dict:
     return capture_document(case, out_dir, provenance, where=f"{path}: ")[0]
 
 
+def write_goldens(out_dir: Path, cases: list[dict], document_of) -> None:
+    """Writes <case>.json for every case, and one JSON progress line per case on stdout, which the
+    TS drivers (`npm run capture`, `npm run goldens`) show and time."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for index, case in enumerate(cases):
+        started = time.perf_counter()
+        text = json.dumps(document_of(case), indent=1, allow_nan=False) + "\n"
+        (out_dir / f"{case['name']}.json").write_text(text)
+        print(json.dumps({"case": case["name"], "index": index + 1, "total": len(cases), "seconds": round(time.perf_counter() - started, 3)}), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", type=Path, help="your Python file defining CASES")
@@ -304,12 +315,7 @@ def main() -> int:
         if args.instances > 0:
             # Random instances of every case (seeded inputs and weights), for soundness runs.
             cases = [{**case, "name": f"{case['name']}-i{k}", "seed": case.get("seed", 0) + k} for case in cases for k in range(args.instances)]
-        args.out.mkdir(parents=True, exist_ok=True)
-        for index, case in enumerate(cases):
-            started = time.perf_counter()
-            text = json.dumps(capture_case(case, args.cases, args.out), indent=1, allow_nan=False) + "\n"
-            (args.out / f"{case['name']}.json").write_text(text)
-            print(json.dumps({"case": case["name"], "index": index + 1, "total": len(cases), "seconds": round(time.perf_counter() - started, 3)}), flush=True)
+        write_goldens(args.out, cases, lambda case: capture_case(case, args.cases, args.out))
     except CaptureError as err:
         print(f"capture: {err}", file=sys.stderr)
         return 2

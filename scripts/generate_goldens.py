@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from case_specs import CASES_FILE, ROOT, SpecError, load_cases
 from op_table import LOSS_OPS, MODULE_OPS, loss_shape, parameter_shapes, result_keys, widths
 
 sys.path.insert(0, str(ROOT / "python"))
-from capture import CaptureError, capture_document  # noqa: E402
+from capture import CaptureError, capture_document, write_goldens  # noqa: E402
 from export_graph import ExportError  # noqa: E402
 
 GENERATOR_FILE = Path(__file__).resolve()
@@ -319,14 +318,7 @@ def main() -> int:
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant type is missing")
     try:
         cases = load_cases(args.case, args.cases)
-        args.out.mkdir(parents=True, exist_ok=True)
-        for index, case in enumerate(cases):
-            started = time.perf_counter()
-            text = json.dumps(golden_for(case, args.out), indent=1, allow_nan=False) + "\n"
-            (args.out / f"{case['name']}.json").write_text(text)
-            # One JSON line per case on stdout: the driver shows progress and timing from these.
-            progress = {"case": case["name"], "index": index + 1, "total": len(cases), "seconds": round(time.perf_counter() - started, 3)}
-            print(json.dumps(progress), flush=True)
+        write_goldens(args.out, cases, lambda case: golden_for(case, args.out))
     except SpecError as err:
         print(f"generate_goldens: {err}", file=sys.stderr)
         return 2

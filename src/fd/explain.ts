@@ -1,5 +1,6 @@
 import type { GoldenCase } from '../golden/load.ts';
-import { unitRoundoff, type DType } from '../tensor/dtype.ts';
+import type { DType } from '../tensor/dtype.ts';
+import { ulpOf } from '../tensor/ulp.ts';
 import { checkOneElement, estimateC2, FD_BOUND_PARTS, finiteDifferenceCheck, stepSweep, type FdElementCheck, type FdOptions, type FdProblem, type FdReport, type SweepPoint } from './engine.ts';
 import { ravelIndex } from '../tensor/tensor.ts';
 import { modelProblem } from './modelProblem.ts';
@@ -37,11 +38,6 @@ export interface DriftExplanation {
   readonly conclusion: DriftConclusion;
   readonly lossError: number;
   readonly dtype: DType;
-}
-
-function ulpOf(value: number, dtype: DType): number {
-  const exponent = Math.floor(Math.log2(Math.abs(value)));
-  return 2 * unitRoundoff(dtype) * 2 ** exponent;
 }
 
 /** The passing element of `elements` furthest from its analytic value, relatively. */

@@ -1,4 +1,5 @@
-import { unitRoundoff, type DType } from '../tensor/dtype.ts';
+import type { DType } from '../tensor/dtype.ts';
+import { ulpOf } from '../tensor/ulp.ts';
 
 // Note [Measured noise instead of its worst case]
 // In float32 the loss's worst-case error bound ε_f is typically orders of magnitude above the
@@ -41,8 +42,7 @@ export function differenceTableNoise(values: readonly number[]): number | null {
 
 /** Half a unit in the last place of |f| in the dtype: the rounding of the loss itself, below which no noise estimate goes. */
 export function lossRounding(value: number, dtype: DType): number {
-  if (value === 0 || !Number.isFinite(value)) return 0;
-  return unitRoundoff(dtype) * 2 ** Math.floor(Math.log2(Math.abs(value)));
+  return value === 0 || !Number.isFinite(value) ? 0 : ulpOf(value, dtype) / 2;
 }
 
 /** P(|Z| > z) for a standard normal Z, accurate in the far tails (a continued fraction there). */

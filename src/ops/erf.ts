@@ -11,7 +11,7 @@
 // `npm run elementary-accuracy` (scripts/elementary-accuracy.ts, scripts/elementary_accuracy.py)
 // measures the result against mpmath at 50 digits: below 3 ulps everywhere, 2.87 at most, next
 // to the switch. docs/tolerance-policy.md §1 has the figure and the bounds use it
-// (ELEMENTARY_ACCURACY.erf).
+// (erf's row of the ieee arithmetic model, src/tolerance/arithmetic.ts).
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/√π rounded to binary64
 const ONE_OVER_SQRT_PI = 0.5641895835477563; // 1/√π

@@ -175,6 +175,9 @@ export function linearResumedRows(
 // to finish, and the adder sits idle most of the time. Four independent dot products advanced
 // together keep it busy, and each is still summed in k order with the same roundings, so every
 // output is bit-identical to computing it alone. Only the interleaving changes, not the order.
+// Each kernel comes in a float64 and a float32 copy on purpose: the float64 loop rounds nothing,
+// and keeping the two apart lets V8 compile each tightly (a rounding passed in as a function
+// would be a call in the innermost loop).
 // Any four will do, so the kernel takes a flat list of them (rows × outputs, whatever the shape).
 
 /**

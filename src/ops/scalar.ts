@@ -1,6 +1,6 @@
 import { rounderFor, type DType } from '../tensor/dtype.ts';
 import { BOUND_PARTS, zeroParts, type BoundPart } from '../tolerance/errorBound.ts';
-import { IEEE, type ElementaryFunction } from '../tolerance/arithmetic.ts';
+import type { ElementaryFunction } from '../tolerance/arithmetic.ts';
 import type { Roundoffs } from '../tolerance/roundoff.ts';
 import { erf } from './erf.ts';
 
@@ -13,22 +13,10 @@ import { erf } from './erf.ts';
 // - `boundArith(r)` carries, beside the TS value, a bound on how far two implementations' values
 //   can be apart, by running error analysis (docs/tolerance-policy.md §2.4): each operation adds
 //   its own rounding (u·|result| on each side, in `arithmetic`), an elementary function adds its
-//   accuracy (ELEMENTARY_ACCURACY, in `elementary`), and incoming errors propagate through the
+//   accuracy (each side's arithmetic model, src/tolerance/arithmetic.ts, in `elementary`), and incoming errors propagate through the
 //   operation's partial derivatives at the TS values, to first order.
 // So an op's bound is derived from the very formula it computes, and cannot drift from it.
 
-/**
- * The accuracy assumed of each elementary function on either side of a comparison: within `ulps`
- * ulps of the true value, plus `absolute`·u (u the side's unit roundoff) where an implementation
- * approximates to an absolute tolerance. Measured against mpmath (scripts/elementary_accuracy.py):
- * glibc's float32 and float64 functions that PyTorch's CPU kernels call, V8's Math functions
- * (Math.exp reaches 1.23 ulps), gradparity's own erf (src/ops/erf.ts, 2.87 ulps at most), and the
- * erf inside PyTorch's float32 GELU kernel, whose error is absolute (up to 7.5u in 1 + erf).
- * docs/tolerance-policy.md §1 has the table.
- */
-export const ELEMENTARY_ACCURACY = Object.fromEntries(
-  Object.entries(IEEE.functions).map(([f, a]) => [f, { ulps: a.ulps, absolute: a.absoluteInU ?? 0 }]),
-) as Readonly<Record<ElementaryFunction, { readonly ulps: number; readonly absolute: number }>>;
 /** The elementary functions a formula may call. Their accuracy on each side is that side's arithmetic model's (src/tolerance/arithmetic.ts). */
 export type Elementary = ElementaryFunction;
 

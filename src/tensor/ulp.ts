@@ -1,4 +1,4 @@
-import type { DType } from './dtype.ts';
+import { unitRoundoff, type DType } from './dtype.ts';
 
 const f32 = new Float32Array(1);
 const f32Bits = new Int32Array(f32.buffer);
@@ -30,4 +30,9 @@ export function ulpDistance(a: number, b: number, dtype: DType): number {
   if (dtype === 'float32') return Math.abs(orderedFloat32(a) - orderedFloat32(b));
   const d = orderedFloat64(a) - orderedFloat64(b);
   return Number(d < 0n ? -d : d);
+}
+
+/** One ulp of |value| in the dtype (2u times its power of two): the spacing of floats around it. */
+export function ulpOf(value: number, dtype: DType): number {
+  return 2 * unitRoundoff(dtype) * 2 ** Math.floor(Math.log2(Math.abs(value)));
 }

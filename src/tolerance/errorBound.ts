@@ -5,7 +5,7 @@
  *   single roundings of the loss);
  * - elementary: the elementary functions (exp, log, log1p, tanh, erf), each taken as accurate
  *   to the ulps measured for it on either side, plus an absolute allowance where an
- *   implementation approximates absolutely (ELEMENTARY_ACCURACY in src/ops/scalar.ts);
+ *   implementation approximates absolutely (each side's arithmetic model, src/tolerance/arithmetic.ts);
  * - inputRounding: the two sides started from different inputs (a float64 case rounded to
  *   float32 on one side only), or hold a constant differently across precisions;
  * - branch: an op with a branch (ReLU, LeakyReLU, Softplus's switch, a clamp, …) whose input

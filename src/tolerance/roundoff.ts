@@ -43,7 +43,7 @@ export class Roundoffs {
   private readonly etas: readonly number[];
   private readonly rounders: readonly ((v: number) => number)[];
   /** Each side's arithmetic model (an exact side's is never consulted). */
-  readonly models: readonly ArithmeticModel[];
+  private readonly models: readonly ArithmeticModel[];
 
   constructor(dtypes: readonly (DType | 'exact')[], models: readonly ArithmeticModel[] = IEEE_SIDES) {
     this.us = dtypes.map((d) => (d === 'exact' ? 0 : unitRoundoff(d)));
