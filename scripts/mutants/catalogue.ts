@@ -124,7 +124,7 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'linear-forward-drops-bias',
     description: 'Linear forward forgets to add the bias',
     file: LINEAR,
-    edits: [{ find: 'if (bias === null) return acc;', replace: 'return acc;' }],
+    edits: [{ find: 'return bias === null ? null : bias.data;', replace: 'return null;' }],
   },
   {
     id: 'input-grad-off-by-one',
@@ -144,8 +144,8 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     file: LINEAR,
     // Both float32 dot kernels keep every product and partial sum in float64; the result is rounded once, when stored.
     edits: [
-      { find: 'out: number, full: number): void {\n  const f = Math.fround;', replace: 'out: number, full: number): void {\n  const f = (v: number): number => v;' },
-      { find: 'len: number, d: Float64Array): void {\n  const f = Math.fround;', replace: 'len: number, d: Float64Array): void {\n  const f = (v: number): number => v;' },
+      { find: '): void {\n  const f = Math.fround;\n  const full', replace: '): void {\n  const f = (v: number): number => v;\n  const full' },
+      { find: '): void {\n  const f = Math.fround;\n  const [wo', replace: '): void {\n  const f = (v: number): number => v;\n  const [wo' },
     ],
   },
   {

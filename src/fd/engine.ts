@@ -1,7 +1,7 @@
 import { unitRoundoff, type DType, type FloatArray } from '../tensor/dtype.ts';
 import { cast, unravelIndex, type NamedTensors } from '../tensor/tensor.ts';
 import { differenceTableNoise, lossRounding, normalQuantile } from './noise.ts';
-import { gaussian, seededRandom } from './random.ts';
+import { randomSigns, seededRandom } from './random.ts';
 
 // Note [Finite differences and their error]
 // Central difference D(h) = (f(x + h) − f(x − h)) / (x⁺ − x⁻), where x± = fl(x ± h) are the points
@@ -555,24 +555,19 @@ function gradientDirection(problem: FdProblem, name: string): NamedTensors | nul
   return Object.fromEntries(Object.entries(problem.point).map(([n, t]) => [n, { shape: t.shape, data: n === name ? Float64Array.from(g, (v) => v / norm) : new Float64Array(t.data.length) }]));
 }
 
-/** A random unit direction over all elements (Gaussian, normalised), reproducible from the seed. */
+/**
+ * A random unit direction over all elements (within one tensor, if given): random signs over
+ * √P, reproducible from the seed (Note [A random direction meets the gradient's error at random]).
+ */
 function randomDirection(problem: FdProblem, random: () => number, only?: string): NamedTensors {
+  const reached = Object.entries(problem.point).filter(([name]) => only === undefined || name === only);
+  const size = reached.reduce((n, [, t]) => n + t.data.length, 0);
   const direction: NamedTensors = {};
-  let norm2 = 0;
   for (const [name, t] of Object.entries(problem.point)) {
     const data = new Float64Array(t.data.length);
-    if (only !== undefined && name !== only) {
-      direction[name] = { shape: t.shape, data };
-      continue;
-    }
-    for (let i = 0; i < data.length; i++) {
-      data[i] = gaussian(random);
-      norm2 += data[i]! * data[i]!;
-    }
+    if (only === undefined || name === only) randomSigns(random, data, 1 / Math.sqrt(size));
     direction[name] = { shape: t.shape, data };
   }
-  const norm = Math.sqrt(norm2);
-  for (const t of Object.values(direction)) for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! / norm;
   return direction;
 }
 
@@ -726,13 +721,16 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
 }
 
 // Note [A random direction meets the gradient's error at random]
-// The analytic gradient's error e is fixed (|e_i| ≤ E_i, its bound), but the direction v is ours,
-// drawn uniformly on the unit sphere in P dimensions, independently of e. Then ⟨e, v⟩ is e's
-// length times one coordinate of a random unit vector, and P(|⟨u, v⟩| ≥ t) ≤ 2·exp(−P·t²/2)
-// for any fixed unit u (the measure of two spherical caps). So with probability 1 − α,
-// |⟨e, v⟩| ≤ ‖E‖₂·√(2·ln(2/α)/P), where the worst case Σ E_i·|v_i| is about ‖E‖₁/√P: for bounds
-// of similar size, √P/√(2 ln(2/α)) times smaller. The step actually taken differs from h·v by
-// rounding alone, which the factor 1 + 4u covers.
+// The analytic gradient's error e is fixed (|e_i| ≤ E_i, its bound), but the direction v is ours:
+// v_i = s_i/√P with independent random signs s_i, drawn independently of e. Then ⟨e, v⟩ is a
+// sum of independent terms ±e_i/√P, and Hoeffding's inequality gives
+// P(|⟨e, v⟩| ≥ t) ≤ 2·exp(−P·t²/(2‖e‖₂²)), the same tail as for v uniform on the unit sphere (two
+// spherical caps). So with probability 1 − α, |⟨e, v⟩| ≤ ‖E‖₂·√(2·ln(2/α)/P), where the worst
+// case Σ E_i·|v_i| = ‖E‖₁/√P: for bounds of similar size, √P/√(2 ln(2/α)) times smaller. The
+// step actually taken differs from h·v by rounding alone, which the factor 1 + 4u covers.
+// Signs rather than Gaussian coordinates: every element is reached by the same 1/√P (a Gaussian
+// coordinate near 0 all but hides its element's error), and 32 of them come from one draw where
+// a Gaussian pair costs a logarithm, a square root and two trigonometric functions.
 
 /** The bound of ⟨e, v⟩ for the analytic gradient's error e along a random unit direction (within one tensor, if given), with probability 1 − alpha. */
 function gradientErrorReach(problem: FdProblem, alpha: number, only?: string): number {

@@ -1,9 +1,17 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { elementChecker } from './engine.ts';
 import { problemFromData } from './modelProblem.ts';
-import { checkChunks, type WorkerTask } from './parallel.ts';
+import { checkChunks, type WorkerReply, type WorkerTask } from './parallel.ts';
 
-// A worker thread of goldenFullCheck (Note [Full mode on every core]): the same problem, built
-// here from its data, and chunks of elements from the shared counter.
-const task = workerData as WorkerTask;
-parentPort!.postMessage(checkChunks(elementChecker(problemFromData(task.problem), task.options, task.refs.length), task.refs, new Int32Array(task.counter)));
+// A worker thread of goldenFullCheck (Note [Full mode on every core]). It lives across calls
+// (Note [Warm workers]): each task brings a problem's data, built here into the same problem,
+// and the chunk counter that this thread shares with the others for that task.
+parentPort!.on('message', (task: WorkerTask) => {
+  let reply: WorkerReply;
+  try {
+    reply = { result: checkChunks(elementChecker(problemFromData(task.problem), task.options, task.refs.length), task.refs, new Int32Array(task.counter)) };
+  } catch (err) {
+    reply = { error: { name: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) } };
+  }
+  parentPort!.postMessage(reply);
+});

@@ -14,6 +14,16 @@ import { modelProblemData, problemFromData, type ModelProblemData } from './mode
 // thread that got cheap elements (a last layer's) takes more chunks instead of waiting. Every
 // element is checked by the same code on the same problem in whichever thread, so the report is
 // identical to a single-threaded run, element for element, in the same order.
+//
+// Note [Warm workers]
+// A new worker thread costs about 150 ms before it checks its first element on this project's
+// 2-core reference machine: the thread, the modules (loaded afresh in every thread), and a cold
+// JIT that runs the kernels slowly until it has compiled them. A full check of a small model
+// takes a few hundred milliseconds, so a fresh worker per call would spend half of it starting.
+// Workers therefore stay alive between calls, idle and unref'd (an idle worker never keeps the
+// process from exiting), and the next call (the other precision, the next golden, the next test)
+// finds them compiled. A worker that fails a task reports the error and stays usable; one that
+// dies is dropped and replaced on the next call.
 
 /** Elements per chunk: small enough to balance the threads, large enough that the counter costs nothing. */
 const CHUNK = 32;
@@ -38,12 +48,18 @@ export function checkChunks(check: ReturnType<typeof elementChecker>, refs: read
   const checks: [number, FdElementCheck][] = [];
   let evaluations = 0;
   let pooled = new Map<string, number>();
-  for (let chunk = Atomics.add(counter, 0, 1); chunk * CHUNK < refs.length; chunk = Atomics.add(counter, 0, 1)) {
-    const start = chunk * CHUNK;
-    const part = check(refs.slice(start, start + CHUNK));
-    part.elements.forEach((e, k) => checks.push([start + k, e]));
-    evaluations += part.evaluations;
-    pooled = part.pooled;
+  try {
+    for (let chunk = Atomics.add(counter, 0, 1); chunk * CHUNK < refs.length; chunk = Atomics.add(counter, 0, 1)) {
+      const start = chunk * CHUNK;
+      const part = check(refs.slice(start, start + CHUNK));
+      part.elements.forEach((e, k) => checks.push([start + k, e]));
+      evaluations += part.evaluations;
+      pooled = part.pooled;
+    }
+  } catch (err) {
+    // One thread's error ends the check: the others take no further chunk.
+    Atomics.store(counter, 0, Math.ceil(refs.length / CHUNK));
+    throw err;
   }
   return { checks, evaluations, pooled };
 }
@@ -61,7 +77,14 @@ export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options:
   const task: WorkerTask = { problem: data, options, refs, counter };
   const workers = Array.from({ length: threads - 1 }, () => runWorker(task));
   // This thread takes chunks too, while the workers start up.
-  const own = checkChunks(elementChecker(problem, options, refs.length), refs, new Int32Array(counter));
+  let own: WorkerResult;
+  try {
+    own = checkChunks(elementChecker(problem, options, refs.length), refs, new Int32Array(counter));
+  } catch (err) {
+    // The workers stop at their next chunk; wait for them, so that none is left running or rejecting unheard.
+    await Promise.allSettled(workers);
+    throw err;
+  }
   const results = [own, ...(await Promise.all(workers))];
   const elements: FdElementCheck[] = new Array(refs.length);
   for (const r of results) for (const [k, e] of r.checks) elements[k] = e;
@@ -71,17 +94,44 @@ export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options:
   return fullReport(problem, options, elements, evaluations);
 }
 
-function runWorker(task: WorkerTask): Promise<WorkerResult> {
+/** Idle workers, compiled by earlier calls (Note [Warm workers]). */
+const idle: Worker[] = [];
+
+/** What a worker posts back: its result, or the error its task threw. */
+export type WorkerReply = { readonly result: WorkerResult } | { readonly error: { readonly name: string; readonly message: string } };
+
+function spawnWorker(): Worker {
   // From source (tsx, vitest) the worker is a .ts file and needs tsx's loader; from dist, plain JS.
   const fromSource = import.meta.url.endsWith('.ts');
   const url = new URL(fromSource ? './fdWorker.ts' : './fdWorker.js', import.meta.url);
-  const worker = fromSource
-    ? new Worker(`import('tsx/esm/api').then((tsx) => (tsx.register(), import(${JSON.stringify(url.href)})))`, { eval: true, workerData: task })
-    : new Worker(url, { workerData: task });
+  return fromSource
+    ? new Worker(`import('tsx/esm/api').then((tsx) => (tsx.register(), import(${JSON.stringify(url.href)})))`, { eval: true })
+    : new Worker(url);
+}
+
+function runWorker(task: WorkerTask): Promise<WorkerResult> {
+  const worker = idle.pop() ?? spawnWorker();
+  worker.ref();
   return new Promise((resolve, reject) => {
-    worker.once('message', (result: WorkerResult) => resolve(result));
-    // A worker's StepTooSmall arrives as a plain Error: give it back its class, as a single thread throws it.
-    worker.once('error', (err) => reject(err.name === 'StepTooSmall' ? new StepTooSmall(err.message) : err));
-    worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`finite-difference worker exited with code ${code}`))));
+    const settle = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (reply: WorkerReply): void => {
+      settle();
+      worker.unref();
+      idle.push(worker);
+      if ('result' in reply) resolve(reply.result);
+      // A task's StepTooSmall arrives as plain data: give it back its class, as a single thread throws it.
+      else reject(reply.error.name === 'StepTooSmall' ? new StepTooSmall(reply.error.message) : Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    };
+    // A worker that dies is not put back.
+    const onError = (err: Error): void => (settle(), reject(err));
+    const onExit = (code: number): void => (settle(), reject(new Error(`finite-difference worker exited with code ${code}`)));
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    worker.postMessage(task);
   });
 }

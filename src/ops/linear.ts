@@ -19,101 +19,20 @@ export function linearForward(a: Tensor, weight: Tensor, bias: Tensor | null, dt
   const [batch = 0, n = 0] = a.shape;
   const out = weight.shape[0] ?? 0;
   const z = tensor(dtype, [batch, out]);
-  const full = out - (out % 4);
-  if (dtype === 'float32') fourAtATimeFloat32(a.data, weight.data, z.data, bias, batch, n, out, full);
-  else fourAtATimeFloat64(a.data, weight.data, z.data, bias, batch, n, out, full);
-  // The last out mod 4 outputs of every row, four (b, j) pairs at a time.
-  const tail = out - full;
-  const xAt = new Int32Array(batch * tail);
-  const wAt = new Int32Array(batch * tail);
-  for (let b = 0; b < batch; b++) {
-    for (let t = 0; t < tail; t++) {
-      xAt[b * tail + t] = b * n;
-      wAt[b * tail + t] = (full + t) * n;
-    }
-  }
-  const sums = dots(xAt, wAt, null, a.data, weight.data, n, dtype);
-  for (let p = 0; p < sums.length; p++) {
-    const j = full + (p % tail);
-    z.data[Math.floor(p / tail) * out + j] = withBias(sums[p]!, bias, j, dtype);
-  }
+  const b = biasValues(bias);
+  if (dtype === 'float32') rowsFloat32(a.data, weight.data, b, z.data, batch, n, out, null, 0, null, null);
+  else rowsFloat64(a.data, weight.data, b, z.data, batch, n, out, null, 0, null, null);
   return z;
-}
-
-/** Outputs (b, j … j + 3), j < full, of every row b: the same x row against four weight rows, each x loaded once. */
-function fourAtATimeFloat64(x: FloatArray, w: FloatArray, z: FloatArray, bias: Tensor | null, batch: number, n: number, out: number, full: number): void {
-  for (let b = 0; b < batch; b++) {
-    const xo = b * n;
-    for (let j = 0; j < full; j += 4) {
-      const w0 = j * n;
-      const w1 = w0 + n;
-      const w2 = w1 + n;
-      const w3 = w2 + n;
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      for (let k = 0; k < n; k++) {
-        const xv = x[xo + k]!;
-        a0 += xv * w[w0 + k]!;
-        a1 += xv * w[w1 + k]!;
-        a2 += xv * w[w2 + k]!;
-        a3 += xv * w[w3 + k]!;
-      }
-      const zo = b * out + j;
-      z[zo] = withBias(a0, bias, j, 'float64');
-      z[zo + 1] = withBias(a1, bias, j + 1, 'float64');
-      z[zo + 2] = withBias(a2, bias, j + 2, 'float64');
-      z[zo + 3] = withBias(a3, bias, j + 3, 'float64');
-    }
-  }
-}
-
-/** As fourAtATimeFloat64, every product and partial sum rounded to float32. */
-function fourAtATimeFloat32(x: FloatArray, w: FloatArray, z: FloatArray, bias: Tensor | null, batch: number, n: number, out: number, full: number): void {
-  const f = Math.fround;
-  for (let b = 0; b < batch; b++) {
-    const xo = b * n;
-    for (let j = 0; j < full; j += 4) {
-      const w0 = j * n;
-      const w1 = w0 + n;
-      const w2 = w1 + n;
-      const w3 = w2 + n;
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      for (let k = 0; k < n; k++) {
-        const xv = x[xo + k]!;
-        a0 = f(a0 + f(xv * w[w0 + k]!));
-        a1 = f(a1 + f(xv * w[w1 + k]!));
-        a2 = f(a2 + f(xv * w[w2 + k]!));
-        a3 = f(a3 + f(xv * w[w3 + k]!));
-      }
-      const zo = b * out + j;
-      z[zo] = withBias(a0, bias, j, 'float32');
-      z[zo + 1] = withBias(a1, bias, j + 1, 'float32');
-      z[zo + 2] = withBias(a2, bias, j + 2, 'float32');
-      z[zo + 3] = withBias(a3, bias, j + 3, 'float32');
-    }
-  }
 }
 
 /** z[·, j] alone: what finite differences recompute when weight[j, ·] or bias[j] moves. */
 export function linearColumn(a: Tensor, weight: Tensor, bias: Tensor | null, dtype: DType, j: number): FloatArray {
   const [batch = 0, n = 0] = a.shape;
-  // Output (b, j) for every row b: x row b against weight row j.
-  const xAt = new Int32Array(batch);
-  for (let b = 0; b < batch; b++) xAt[b] = b * n;
-  const sums = dots(xAt, new Int32Array(batch).fill(j * n), null, a.data, weight.data, n, dtype);
   const column = allocate(dtype, batch);
-  for (let b = 0; b < batch; b++) column[b] = withBias(sums[b]!, bias, j, dtype);
+  const b = biasValues(bias);
+  if (dtype === 'float32') columnFloat32(a.data, weight.data, j, b, column, batch, n);
+  else columnFloat64(a.data, weight.data, j, b, column, batch, n);
   return column;
-}
-
-function withBias(acc: number, bias: Tensor | null, j: number, dtype: DType): number {
-  if (bias === null) return acc;
-  return dtype === 'float32' ? Math.fround(acc + bias.data[j]!) : acc + bias.data[j]!;
 }
 
 /**
@@ -148,25 +67,11 @@ export function linearResumedRows(
 ): FloatArray {
   const n = a.shape[1] ?? 0;
   const out = weight.shape[0] ?? 0;
-  const w = weight.data;
-  const count = rows.length * out;
-  const xAt = new Int32Array(count);
-  const wAt = new Int32Array(count);
-  const start = allocate(dtype, count);
-  for (let r = 0; r < rows.length; r++) {
-    const b = rows[r]!;
-    for (let j = 0; j < out; j++) {
-      const p = r * out + j;
-      // The sum so far, and the changed column's term, rounded as the kernel rounds them.
-      const sum = prefix[(b * out + j) * n + column]!;
-      start[p] = dtype === 'float32' ? Math.fround(sum + Math.fround(values[r]! * w[j * n + column]!)) : sum + values[r]! * w[j * n + column]!;
-      xAt[p] = b * n + column + 1;
-      wAt[p] = j * n + column + 1;
-    }
-  }
-  const sums = dots(xAt, wAt, start, a.data, w, n - column - 1, dtype);
-  const z = allocate(dtype, count);
-  for (let p = 0; p < count; p++) z[p] = withBias(sums[p]!, bias, p % out, dtype);
+  const z = allocate(dtype, rows.length * out);
+  const b = biasValues(bias);
+  const resume: Resume = { prefix, column };
+  if (dtype === 'float32') rowsFloat32(a.data, weight.data, b, z, rows.length, n, out, resume, column + 1, rows, values);
+  else rowsFloat64(a.data, weight.data, b, z, rows.length, n, out, resume, column + 1, rows, values);
   return z;
 }
 
@@ -175,88 +80,330 @@ export function linearResumedRows(
 // to finish, and the adder sits idle most of the time. Four independent dot products advanced
 // together keep it busy, and each is still summed in k order with the same roundings, so every
 // output is bit-identical to computing it alone. Only the interleaving changes, not the order.
-// Each kernel comes in a float64 and a float32 copy on purpose: the float64 loop rounds nothing,
-// and keeping the two apart lets V8 compile each tightly (a rounding passed in as a function
-// would be a call in the innermost loop).
-// Any four will do, so the kernel takes a flat list of them (rows × outputs, whatever the shape).
+// The sums share their operands: a forward pass (and a resumed one) takes two input rows against
+// four weight rows, eight sums for which each x value is loaded once per four outputs and each w
+// value once per two rows; a column takes four input rows against its one weight row. Each
+// kernel comes in a float64 and a float32 copy on purpose: the float64 loop rounds nothing, and
+// keeping the two apart lets V8 compile each tightly (a rounding passed in as a function would be
+// a call in the innermost loop). The kernels write into their caller's one output array and
+// allocate nothing: finite differences call them tens of thousands of times.
+
+/** The bias the kernels add, or null for none. */
+function biasValues(bias: Tensor | null): FloatArray | null {
+  return bias === null ? null : bias.data;
+}
+
+/** Where resumed sums start: the prefix before `column`, plus the changed column's term. */
+interface Resume {
+  readonly prefix: FloatArray;
+  readonly column: number;
+}
 
 /**
- * d[m] = start[m] + Σ_{k<len} x[xAt[m] + k]·w[wAt[m] + k] (start 0 when null), each summed in k
- * order, every product and partial sum rounded to `dtype`, four at a time.
+ * z[r·out + j] = bias[j] + Σ_{k ≥ k0} x[b·n + k]·w[j·n + k] for r < count, with b = rows[r] (r
+ * itself when rows is null) and the sum starting at 0, or, resumed, at
+ * prefix[(b·out + j)·n + column] + values[r]·w[j·n + column]. Two rows and four outputs at a
+ * time (eight sums from two x loads and four w loads per step), then a last odd row four outputs
+ * at a time, then every row's last out mod 4 outputs one at a time.
  */
-function dots(xAt: Int32Array, wAt: Int32Array, start: FloatArray | null, x: FloatArray, w: FloatArray, len: number, dtype: DType): Float64Array {
-  const d = new Float64Array(xAt.length);
-  if (dtype === 'float32') dotsFloat32(xAt, wAt, start, x, w, len, d);
-  else dotsFloat64(xAt, wAt, start, x, w, len, d);
-  return d;
-}
-
-function dotsFloat64(xAt: Int32Array, wAt: Int32Array, start: FloatArray | null, x: FloatArray, w: FloatArray, len: number, d: Float64Array): void {
-  const count = xAt.length;
-  let m = 0;
-  for (; m + 4 <= count; m += 4) {
-    const x0 = xAt[m]!;
-    const w0 = wAt[m]!;
-    const w1 = wAt[m + 1]!;
-    const w2 = wAt[m + 2]!;
-    const w3 = wAt[m + 3]!;
-    let a0 = start === null ? 0 : start[m]!;
-    let a1 = start === null ? 0 : start[m + 1]!;
-    let a2 = start === null ? 0 : start[m + 2]!;
-    let a3 = start === null ? 0 : start[m + 3]!;
-    const x1 = xAt[m + 1]!;
-    const x2 = xAt[m + 2]!;
-    const x3 = xAt[m + 3]!;
-    for (let k = 0; k < len; k++) {
-      a0 += x[x0 + k]! * w[w0 + k]!;
-      a1 += x[x1 + k]! * w[w1 + k]!;
-      a2 += x[x2 + k]! * w[w2 + k]!;
-      a3 += x[x3 + k]! * w[w3 + k]!;
+function rowsFloat64(
+  x: FloatArray, w: FloatArray, bias: FloatArray | null, z: FloatArray, count: number, n: number, out: number,
+  resume: Resume | null, k0: number, rows: readonly number[] | null, values: FloatArray | null,
+): void {
+  const full = out - (out % 4);
+  let r = 0;
+  for (; r + 2 <= count; r += 2) {
+    const [b0, b1] = rows === null ? [r, r + 1] : [rows[r]!, rows[r + 1]!];
+    const [x0, x1, z0, z1] = [b0 * n, b1 * n, r * out, (r + 1) * out];
+    for (let j = 0; j < full; j += 4) {
+      const w0 = j * n;
+      const w1 = w0 + n;
+      const w2 = w1 + n;
+      const w3 = w2 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
+      let c3 = 0;
+      if (resume !== null) {
+        a0 = startFloat64(resume, values!, w, r, b0, j, out, n);
+        a1 = startFloat64(resume, values!, w, r, b0, j + 1, out, n);
+        a2 = startFloat64(resume, values!, w, r, b0, j + 2, out, n);
+        a3 = startFloat64(resume, values!, w, r, b0, j + 3, out, n);
+        c0 = startFloat64(resume, values!, w, r + 1, b1, j, out, n);
+        c1 = startFloat64(resume, values!, w, r + 1, b1, j + 1, out, n);
+        c2 = startFloat64(resume, values!, w, r + 1, b1, j + 2, out, n);
+        c3 = startFloat64(resume, values!, w, r + 1, b1, j + 3, out, n);
+      }
+      for (let k = k0; k < n; k++) {
+        const xv = x[x0 + k]!;
+        const yv = x[x1 + k]!;
+        const v0 = w[w0 + k]!;
+        const v1 = w[w1 + k]!;
+        const v2 = w[w2 + k]!;
+        const v3 = w[w3 + k]!;
+        a0 += xv * v0;
+        a1 += xv * v1;
+        a2 += xv * v2;
+        a3 += xv * v3;
+        c0 += yv * v0;
+        c1 += yv * v1;
+        c2 += yv * v2;
+        c3 += yv * v3;
+      }
+      if (bias === null) {
+        z[z0 + j] = a0;
+        z[z0 + j + 1] = a1;
+        z[z0 + j + 2] = a2;
+        z[z0 + j + 3] = a3;
+        z[z1 + j] = c0;
+        z[z1 + j + 1] = c1;
+        z[z1 + j + 2] = c2;
+        z[z1 + j + 3] = c3;
+      } else {
+        z[z0 + j] = a0 + bias[j]!;
+        z[z0 + j + 1] = a1 + bias[j + 1]!;
+        z[z0 + j + 2] = a2 + bias[j + 2]!;
+        z[z0 + j + 3] = a3 + bias[j + 3]!;
+        z[z1 + j] = c0 + bias[j]!;
+        z[z1 + j + 1] = c1 + bias[j + 1]!;
+        z[z1 + j + 2] = c2 + bias[j + 2]!;
+        z[z1 + j + 3] = c3 + bias[j + 3]!;
+      }
     }
-    d[m] = a0;
-    d[m + 1] = a1;
-    d[m + 2] = a2;
-    d[m + 3] = a3;
   }
-  for (; m < count; m++) {
-    let acc = start === null ? 0 : start[m]!;
-    for (let k = 0; k < len; k++) acc += x[xAt[m]! + k]! * w[wAt[m]! + k]!;
-    d[m] = acc;
+  if (r < count) {
+    const b = rows === null ? r : rows[r]!;
+    const [xo, zo] = [b * n, r * out];
+    for (let j = 0; j < full; j += 4) {
+      const w0 = j * n;
+      const w1 = w0 + n;
+      const w2 = w1 + n;
+      const w3 = w2 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      if (resume !== null) {
+        a0 = startFloat64(resume, values!, w, r, b, j, out, n);
+        a1 = startFloat64(resume, values!, w, r, b, j + 1, out, n);
+        a2 = startFloat64(resume, values!, w, r, b, j + 2, out, n);
+        a3 = startFloat64(resume, values!, w, r, b, j + 3, out, n);
+      }
+      for (let k = k0; k < n; k++) {
+        const xv = x[xo + k]!;
+        a0 += xv * w[w0 + k]!;
+        a1 += xv * w[w1 + k]!;
+        a2 += xv * w[w2 + k]!;
+        a3 += xv * w[w3 + k]!;
+      }
+      z[zo + j] = bias === null ? a0 : a0 + bias[j]!;
+      z[zo + j + 1] = bias === null ? a1 : a1 + bias[j + 1]!;
+      z[zo + j + 2] = bias === null ? a2 : a2 + bias[j + 2]!;
+      z[zo + j + 3] = bias === null ? a3 : a3 + bias[j + 3]!;
+    }
+  }
+  for (let q = 0; q < count && full < out; q++) {
+    const b = rows === null ? q : rows[q]!;
+    const xo = b * n;
+    for (let j = full; j < out; j++) {
+      const wj = j * n;
+      let acc = resume === null ? 0 : startFloat64(resume, values!, w, q, b, j, out, n);
+      for (let k = k0; k < n; k++) acc += x[xo + k]! * w[wj + k]!;
+      z[q * out + j] = bias === null ? acc : acc + bias[j]!;
+    }
   }
 }
 
-function dotsFloat32(xAt: Int32Array, wAt: Int32Array, start: FloatArray | null, x: FloatArray, w: FloatArray, len: number, d: Float64Array): void {
+/** As rowsFloat64, every product and partial sum rounded to float32. */
+function rowsFloat32(
+  x: FloatArray, w: FloatArray, bias: FloatArray | null, z: FloatArray, count: number, n: number, out: number,
+  resume: Resume | null, k0: number, rows: readonly number[] | null, values: FloatArray | null,
+): void {
   const f = Math.fround;
-  const count = xAt.length;
-  let m = 0;
-  for (; m + 4 <= count; m += 4) {
-    const x0 = xAt[m]!;
-    const w0 = wAt[m]!;
-    const w1 = wAt[m + 1]!;
-    const w2 = wAt[m + 2]!;
-    const w3 = wAt[m + 3]!;
-    let a0 = start === null ? 0 : start[m]!;
-    let a1 = start === null ? 0 : start[m + 1]!;
-    let a2 = start === null ? 0 : start[m + 2]!;
-    let a3 = start === null ? 0 : start[m + 3]!;
-    const x1 = xAt[m + 1]!;
-    const x2 = xAt[m + 2]!;
-    const x3 = xAt[m + 3]!;
-    for (let k = 0; k < len; k++) {
-      a0 = f(a0 + f(x[x0 + k]! * w[w0 + k]!));
-      a1 = f(a1 + f(x[x1 + k]! * w[w1 + k]!));
-      a2 = f(a2 + f(x[x2 + k]! * w[w2 + k]!));
-      a3 = f(a3 + f(x[x3 + k]! * w[w3 + k]!));
+  const full = out - (out % 4);
+  let r = 0;
+  for (; r + 2 <= count; r += 2) {
+    const [b0, b1] = rows === null ? [r, r + 1] : [rows[r]!, rows[r + 1]!];
+    const [x0, x1, z0, z1] = [b0 * n, b1 * n, r * out, (r + 1) * out];
+    for (let j = 0; j < full; j += 4) {
+      const w0 = j * n;
+      const w1 = w0 + n;
+      const w2 = w1 + n;
+      const w3 = w2 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
+      let c3 = 0;
+      if (resume !== null) {
+        a0 = startFloat32(resume, values!, w, r, b0, j, out, n);
+        a1 = startFloat32(resume, values!, w, r, b0, j + 1, out, n);
+        a2 = startFloat32(resume, values!, w, r, b0, j + 2, out, n);
+        a3 = startFloat32(resume, values!, w, r, b0, j + 3, out, n);
+        c0 = startFloat32(resume, values!, w, r + 1, b1, j, out, n);
+        c1 = startFloat32(resume, values!, w, r + 1, b1, j + 1, out, n);
+        c2 = startFloat32(resume, values!, w, r + 1, b1, j + 2, out, n);
+        c3 = startFloat32(resume, values!, w, r + 1, b1, j + 3, out, n);
+      }
+      for (let k = k0; k < n; k++) {
+        const xv = x[x0 + k]!;
+        const yv = x[x1 + k]!;
+        const v0 = w[w0 + k]!;
+        const v1 = w[w1 + k]!;
+        const v2 = w[w2 + k]!;
+        const v3 = w[w3 + k]!;
+        a0 = f(a0 + f(xv * v0));
+        a1 = f(a1 + f(xv * v1));
+        a2 = f(a2 + f(xv * v2));
+        a3 = f(a3 + f(xv * v3));
+        c0 = f(c0 + f(yv * v0));
+        c1 = f(c1 + f(yv * v1));
+        c2 = f(c2 + f(yv * v2));
+        c3 = f(c3 + f(yv * v3));
+      }
+      if (bias === null) {
+        z[z0 + j] = a0;
+        z[z0 + j + 1] = a1;
+        z[z0 + j + 2] = a2;
+        z[z0 + j + 3] = a3;
+        z[z1 + j] = c0;
+        z[z1 + j + 1] = c1;
+        z[z1 + j + 2] = c2;
+        z[z1 + j + 3] = c3;
+      } else {
+        z[z0 + j] = f(a0 + bias[j]!);
+        z[z0 + j + 1] = f(a1 + bias[j + 1]!);
+        z[z0 + j + 2] = f(a2 + bias[j + 2]!);
+        z[z0 + j + 3] = f(a3 + bias[j + 3]!);
+        z[z1 + j] = f(c0 + bias[j]!);
+        z[z1 + j + 1] = f(c1 + bias[j + 1]!);
+        z[z1 + j + 2] = f(c2 + bias[j + 2]!);
+        z[z1 + j + 3] = f(c3 + bias[j + 3]!);
+      }
     }
-    d[m] = a0;
-    d[m + 1] = a1;
-    d[m + 2] = a2;
-    d[m + 3] = a3;
   }
-  for (; m < count; m++) {
-    let acc = start === null ? 0 : start[m]!;
-    for (let k = 0; k < len; k++) acc = f(acc + f(x[xAt[m]! + k]! * w[wAt[m]! + k]!));
-    d[m] = acc;
+  if (r < count) {
+    const b = rows === null ? r : rows[r]!;
+    const [xo, zo] = [b * n, r * out];
+    for (let j = 0; j < full; j += 4) {
+      const w0 = j * n;
+      const w1 = w0 + n;
+      const w2 = w1 + n;
+      const w3 = w2 + n;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      if (resume !== null) {
+        a0 = startFloat32(resume, values!, w, r, b, j, out, n);
+        a1 = startFloat32(resume, values!, w, r, b, j + 1, out, n);
+        a2 = startFloat32(resume, values!, w, r, b, j + 2, out, n);
+        a3 = startFloat32(resume, values!, w, r, b, j + 3, out, n);
+      }
+      for (let k = k0; k < n; k++) {
+        const xv = x[xo + k]!;
+        a0 = f(a0 + f(xv * w[w0 + k]!));
+        a1 = f(a1 + f(xv * w[w1 + k]!));
+        a2 = f(a2 + f(xv * w[w2 + k]!));
+        a3 = f(a3 + f(xv * w[w3 + k]!));
+      }
+      z[zo + j] = bias === null ? a0 : f(a0 + bias[j]!);
+      z[zo + j + 1] = bias === null ? a1 : f(a1 + bias[j + 1]!);
+      z[zo + j + 2] = bias === null ? a2 : f(a2 + bias[j + 2]!);
+      z[zo + j + 3] = bias === null ? a3 : f(a3 + bias[j + 3]!);
+    }
+  }
+  for (let q = 0; q < count && full < out; q++) {
+    const b = rows === null ? q : rows[q]!;
+    const xo = b * n;
+    for (let j = full; j < out; j++) {
+      const wj = j * n;
+      let acc = resume === null ? 0 : startFloat32(resume, values!, w, q, b, j, out, n);
+      for (let k = k0; k < n; k++) acc = f(acc + f(x[xo + k]! * w[wj + k]!));
+      z[q * out + j] = bias === null ? acc : f(acc + bias[j]!);
+    }
+  }
+}
+
+/** Where resumed sum (row rows[r] = b, output j) starts: its prefix before the changed column, plus that column's new term. */
+function startFloat64(resume: Resume, values: FloatArray, w: FloatArray, r: number, b: number, j: number, out: number, n: number): number {
+  return resume.prefix[(b * out + j) * n + resume.column]! + values[r]! * w[j * n + resume.column]!;
+}
+
+/** As startFloat64, rounded to float32 as the kernel rounds. */
+function startFloat32(resume: Resume, values: FloatArray, w: FloatArray, r: number, b: number, j: number, out: number, n: number): number {
+  return Math.fround(resume.prefix[(b * out + j) * n + resume.column]! + Math.fround(values[r]! * w[j * n + resume.column]!));
+}
+
+/** column[b] = bias[j] + Σ_k x[b·n + k]·w[j·n + k] for every row b: four rows against weight row j at a time. */
+function columnFloat64(x: FloatArray, w: FloatArray, j: number, biases: FloatArray | null, column: FloatArray, batch: number, n: number): void {
+  const [wo, hasBias, bias] = [j * n, biases !== null, biases === null ? 0 : biases[j]!];
+  let b = 0;
+  for (; b + 4 <= batch; b += 4) {
+    const x0 = b * n;
+    const x1 = x0 + n;
+    const x2 = x1 + n;
+    const x3 = x2 + n;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let k = 0; k < n; k++) {
+      const wv = w[wo + k]!;
+      a0 += x[x0 + k]! * wv;
+      a1 += x[x1 + k]! * wv;
+      a2 += x[x2 + k]! * wv;
+      a3 += x[x3 + k]! * wv;
+    }
+    column[b] = hasBias ? a0 + bias : a0;
+    column[b + 1] = hasBias ? a1 + bias : a1;
+    column[b + 2] = hasBias ? a2 + bias : a2;
+    column[b + 3] = hasBias ? a3 + bias : a3;
+  }
+  for (; b < batch; b++) {
+    let acc = 0;
+    for (let k = 0; k < n; k++) acc += x[b * n + k]! * w[wo + k]!;
+    column[b] = hasBias ? acc + bias : acc;
+  }
+}
+
+/** As columnFloat64, every product and partial sum rounded to float32. */
+function columnFloat32(x: FloatArray, w: FloatArray, j: number, biases: FloatArray | null, column: FloatArray, batch: number, n: number): void {
+  const f = Math.fround;
+  const [wo, hasBias, bias] = [j * n, biases !== null, biases === null ? 0 : biases[j]!];
+  let b = 0;
+  for (; b + 4 <= batch; b += 4) {
+    const x0 = b * n;
+    const x1 = x0 + n;
+    const x2 = x1 + n;
+    const x3 = x2 + n;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let k = 0; k < n; k++) {
+      const wv = w[wo + k]!;
+      a0 = f(a0 + f(x[x0 + k]! * wv));
+      a1 = f(a1 + f(x[x1 + k]! * wv));
+      a2 = f(a2 + f(x[x2 + k]! * wv));
+      a3 = f(a3 + f(x[x3 + k]! * wv));
+    }
+    column[b] = hasBias ? f(a0 + bias) : a0;
+    column[b + 1] = hasBias ? f(a1 + bias) : a1;
+    column[b + 2] = hasBias ? f(a2 + bias) : a2;
+    column[b + 3] = hasBias ? f(a3 + bias) : a3;
+  }
+  for (; b < batch; b++) {
+    let acc = 0;
+    for (let k = 0; k < n; k++) acc = f(acc + f(x[b * n + k]! * w[wo + k]!));
+    column[b] = hasBias ? f(acc + bias) : acc;
   }
 }
 

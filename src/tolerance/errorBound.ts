@@ -43,7 +43,11 @@ export function totalAt(bound: ErrorBound, i: number): number {
 export function totals(bound: ErrorBound): Float64Array {
   const n = bound.parts.arithmetic.length;
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = totalAt(bound, i);
+  // Part after part, in BOUND_PARTS order: the same sums as totalAt's, a whole array at a time.
+  for (const p of BOUND_PARTS) {
+    const part = bound.parts[p];
+    for (let i = 0; i < n; i++) out[i]! += part[i]!;
+  }
   return out;
 }
 

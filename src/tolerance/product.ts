@@ -22,6 +22,13 @@ function isZero(values: Float64Array): boolean {
   return true;
 }
 
+/** out[i·cols + k] = f(values[i·rowStride + k·colStride]): a strided view copied contiguous, row by row. */
+function packed(values: ArrayLike<number>, rows: number, cols: number, rowStride: number, colStride: number, f: (v: number) => number = (v) => v): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) out[i * cols + k] = f(values[i * rowStride + k * colStride]!);
+  return out;
+}
+
 /**
  * Bound of C = A·B (+ bias) for A [m×n], B [n×p] views, where each output element is a
  * reduction of `terms` roundings (n products and sums, plus one for a bias), per
@@ -36,34 +43,79 @@ export function productBound(
   const g = r.gamma(terms);
   // n products and n sums at most, each possibly underflowing.
   const underflow = r.underflow(2 * terms);
+  // A by rows and B by columns, copied contiguous along k: every inner loop below then walks two
+  // arrays in step, whatever the views' strides (a transposed gradient, a weight read as Wᵀ).
+  const absA = packed(a.values, m, n, a.rowStride, a.colStride, Math.abs);
+  const absB = packed(b.values, p, n, b.colStride, b.rowStride, Math.abs);
   const arithmetic = out.parts.arithmetic;
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < p; j++) {
-      let magnitude = bias === null ? 0 : Math.abs(bias.values[j]!);
-      for (let k = 0; k < n; k++) magnitude += Math.abs(a.values[i * a.rowStride + k * a.colStride]!) * Math.abs(b.values[k * b.rowStride + j * b.colStride]!);
-      arithmetic[i * p + j] = g * magnitude + underflow;
-    }
-  }
+  const magnitude = sumsOfProducts(absA, absB, null, null, m, n, p, bias === null ? null : Float64Array.from({ length: p }, (_, j) => Math.abs(bias.values[j]!)));
+  for (let q = 0; q < m * p; q++) arithmetic[q] = g * magnitude[q]! + underflow;
   // Each part propagates on its own: |ΔA|·|B| + (|A| + |ΔA|)·|ΔB| per part. Parts that are zero
   // on both operands (most of them, most of the time) contribute nothing and are skipped.
+  let reachA: Float64Array | undefined;
   for (const part of BOUND_PARTS) {
-    const [da, db] = [a.bound.parts[part], b.bound.parts[part]];
     const dBias = bias?.bound.parts[part];
-    const [aZero, bZero] = [isZero(da), isZero(db)];
+    const [aZero, bZero] = [isZero(a.bound.parts[part]), isZero(b.bound.parts[part])];
     if (aZero && bZero && (dBias === undefined || isZero(dBias))) continue;
+    const da = aZero ? null : packed(a.bound.parts[part], m, n, a.rowStride, a.colStride);
+    const db = bZero ? null : packed(b.bound.parts[part], p, n, b.colStride, b.rowStride);
+    // |A| + |ΔA| with ΔA's every part, once for all parts.
+    if (db !== null) reachA ??= packed(a.total, m, n, a.rowStride, a.colStride).map((t, q) => absA[q]! + t);
+    const sums = da === null
+      ? sumsOfProducts(reachA!, db!, null, null, m, n, p, dBias ?? null)
+      : sumsOfProducts(da, absB, db === null ? null : reachA!, db, m, n, p, dBias ?? null);
     const into = out.parts[part];
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < p; j++) {
-        let sum = dBias === undefined ? 0 : dBias[j]!;
-        for (let k = 0; k < n; k++) {
-          const ia = i * a.rowStride + k * a.colStride;
-          const ib = k * b.rowStride + j * b.colStride;
-          if (!aZero) sum += da[ia]! * Math.abs(b.values[ib]!);
-          if (!bZero) sum += (Math.abs(a.values[ia]!) + a.total[ia]!) * db[ib]!;
-        }
-        into[i * p + j]! += sum;
-      }
-    }
+    for (let q = 0; q < m * p; q++) into[q]! += sums[q]!;
   }
   return out;
+}
+
+/**
+ * sums[i·p + j] = start[j] + Σ_k (a[i·n + k]·b[j·n + k] + c[i·n + k]·d[j·n + k]) (start 0 when
+ * null; the c·d terms only when given), each sum in k order, one term after the other; four j
+ * at a time, sharing a row of a (Note [Four dot products at once] in src/ops/linear.ts).
+ */
+function sumsOfProducts(a: Float64Array, b: Float64Array, c: Float64Array | null, d: Float64Array | null, m: number, n: number, p: number, start: ArrayLike<number> | null): Float64Array {
+  const sums = new Float64Array(m * p);
+  const full = p - (p % 4);
+  for (let i = 0; i < m; i++) {
+    const ia = i * n;
+    let j = 0;
+    for (; j < full; j += 4) {
+      const [b0, b1, b2, b3] = [j * n, (j + 1) * n, (j + 2) * n, (j + 3) * n];
+      let s0 = start === null ? 0 : start[j]!;
+      let s1 = start === null ? 0 : start[j + 1]!;
+      let s2 = start === null ? 0 : start[j + 2]!;
+      let s3 = start === null ? 0 : start[j + 3]!;
+      if (c === null || d === null) {
+        for (let k = 0; k < n; k++) {
+          const av = a[ia + k]!;
+          s0 += av * b[b0 + k]!;
+          s1 += av * b[b1 + k]!;
+          s2 += av * b[b2 + k]!;
+          s3 += av * b[b3 + k]!;
+        }
+      } else {
+        for (let k = 0; k < n; k++) {
+          const [av, cv] = [a[ia + k]!, c[ia + k]!];
+          s0 = s0 + av * b[b0 + k]! + cv * d[b0 + k]!;
+          s1 = s1 + av * b[b1 + k]! + cv * d[b1 + k]!;
+          s2 = s2 + av * b[b2 + k]! + cv * d[b2 + k]!;
+          s3 = s3 + av * b[b3 + k]! + cv * d[b3 + k]!;
+        }
+      }
+      sums[i * p + j] = s0;
+      sums[i * p + j + 1] = s1;
+      sums[i * p + j + 2] = s2;
+      sums[i * p + j + 3] = s3;
+    }
+    for (; j < p; j++) {
+      const jb = j * n;
+      let s0 = start === null ? 0 : start[j]!;
+      if (c === null || d === null) for (let k = 0; k < n; k++) s0 += a[ia + k]! * b[jb + k]!;
+      else for (let k = 0; k < n; k++) s0 = s0 + a[ia + k]! * b[jb + k]! + c[ia + k]! * d[jb + k]!;
+      sums[i * p + j] = s0;
+    }
+  }
+  return sums;
 }

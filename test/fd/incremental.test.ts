@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoStep, finiteDifferenceCheck, type FdProblem } from '../../src/fd/engine.ts';
+import { autoStep, finiteDifferenceCheck, StepTooSmall, type FdProblem } from '../../src/fd/engine.ts';
 import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { goldenFullCheck } from '../../src/fd/parallel.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
@@ -85,5 +85,12 @@ describe('full mode on every core (Note [Full mode on every core])', () => {
     const single = finiteDifferenceCheck(modelProblem(golden, 'float32'), {});
     expect(parallel.elements.length).toBeGreaterThan(64); // more than two chunks: both threads take some
     expect(JSON.parse(JSON.stringify(parallel))).toEqual(JSON.parse(JSON.stringify(single)));
+  });
+
+  it('throws a step too small to take as one thread does, and its workers stay usable (Note [Warm workers])', async () => {
+    const golden = byName('batch7-class-mean');
+    await expect(goldenFullCheck(golden, 'float64', { step: 1e-300 }, 2)).rejects.toThrow(StepTooSmall);
+    const again = await goldenFullCheck(golden, 'float64', {}, 2);
+    expect(JSON.parse(JSON.stringify(again))).toEqual(JSON.parse(JSON.stringify(finiteDifferenceCheck(modelProblem(golden, 'float64'), {}))));
   });
 });
