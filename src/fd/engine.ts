@@ -545,14 +545,20 @@ export function fullReport(problem: FdProblem, options: Partial<FdOptions>, elem
   return { dtype: problem.dtype, options: opts, loss: base.value, lossError: problem.lossError, elements, directions: [], fellBack: false, evaluations, verdict };
 }
 
-/** The analytic gradient of one tensor as a unit direction (zero elsewhere), or null where it is all zero. */
-function gradientDirection(problem: FdProblem, name: string): NamedTensors | null {
+/**
+ * The analytic gradient of one tensor, each element raised to `power` with its sign kept (1: g
+ * itself; 2: g·|g|), as a unit direction (zero elsewhere); null where it is all zero.
+ */
+function gradientDirection(problem: FdProblem, name: string, power: 1 | 2): NamedTensors | null {
   const g = problem.analytic[name]!.data;
+  // Where every nonzero element has one magnitude, g·|g| is g's own direction again: no new check.
+  if (power === 2 && new Set(Array.from(g, Math.abs)).size <= 2) return null;
+  const w = Float64Array.from(g, (v) => (power === 1 ? v : v * Math.abs(v)));
   let norm2 = 0;
-  for (let i = 0; i < g.length; i++) norm2 += g[i]! * g[i]!;
+  for (let i = 0; i < w.length; i++) norm2 += w[i]! * w[i]!;
   if (!(norm2 > 0) || !Number.isFinite(norm2)) return null;
   const norm = Math.sqrt(norm2);
-  return Object.fromEntries(Object.entries(problem.point).map(([n, t]) => [n, { shape: t.shape, data: n === name ? Float64Array.from(g, (v) => v / norm) : new Float64Array(t.data.length) }]));
+  return Object.fromEntries(Object.entries(problem.point).map(([n, t]) => [n, { shape: t.shape, data: n === name ? w.map((v) => v / norm) : new Float64Array(t.data.length) }]));
 }
 
 /**
@@ -661,7 +667,13 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
 // tensor's computations alone. So measured (float32) checks take their directions tensor by
 // tensor: more directions, each far more sensitive. The first of each tensor's is the analytic
 // gradient's own direction g/‖g‖: an error δ in element i moves ⟨g, v⟩ by δ·g_i/‖g‖, which is
-// largest exactly for the largest elements; the others are random.
+// largest exactly for the largest elements. The second leans further that way, v ∝ g·|g|: a
+// relative error ε in element i then moves it by ε·|g_i|³/‖g²‖, never less than the first's
+// ε·g_i²/‖g‖ for the largest element (Σ g⁴ ≤ max g²·Σ g²), and close to checking that element
+// alone when a few elements dominate the tensor. A relative error is what a wrong factor, a
+// wrong scale or a dropped term makes, and the largest elements are where it stands furthest
+// above the noise. The rest are random, for errors anywhere (scripts/fd-sensitivity.ts measures
+// both: planted at the largest element and at a random one).
 
 /**
  * Directional mode with measured thresholds (Note [Measured noise instead of its worst case]):
@@ -764,11 +776,11 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
     const measured = thresholdModel(problem.dtype, opts) === 'measured';
     const perTensor = opts.directionsPer === 'tensor' || (opts.directionsPer === 'auto' && measured);
     const groups = perTensor ? Object.keys(problem.point) : [undefined];
-    // Within a tensor, the first direction is the analytic gradient's own (Note [Directions within a tensor]).
+    // Within a tensor, the first two directions are the analytic gradient's own, and g·|g| (Note [Directions within a tensor]).
     const vs = groups.flatMap((group) => {
-      const along = group === undefined ? null : gradientDirection(problem, group);
-      const random_ = Array.from({ length: opts.directions - (along === null ? 0 : 1) }, () => ({ group, v: randomDirection(problem, random, group), random: true }));
-      return along === null ? random_ : [{ group, v: along, random: false }, ...random_];
+      const along = group === undefined ? [] : [gradientDirection(problem, group, 1), gradientDirection(problem, group, 2)].filter((v) => v !== null).slice(0, opts.directions);
+      const random_ = Array.from({ length: opts.directions - along.length }, () => ({ group, v: randomDirection(problem, random, group), random: true }));
+      return [...along.map((v) => ({ group, v, random: false })), ...random_];
     });
     directions = measured
       ? measuredDirections(p, problem, base, vs, h0, opts)
