@@ -311,6 +311,21 @@ function requireStep(c: Central, name: string, index: readonly number[], x: numb
 }
 
 function checkElement(p: Perturber, problem: FdProblem, base: Evaluation, name: string, i: number, options: FdOptions): FdElementCheck {
+  return nonFiniteFails(checkElementSteps(p, problem, base, name, i, options));
+}
+
+/**
+ * A check with a NaN or an infinity in its numbers (the loss, either derivative, the bound)
+ * compared nothing: it fails, whatever its comparisons said (every comparison with NaN is
+ * false, so `absDiff > bound` alone would have let it pass).
+ */
+function nonFiniteFails<C extends { readonly analytic: number; readonly numeric: number; readonly absDiff: number; readonly bound: FdBound; readonly verdict: FdVerdict; readonly undecided?: true }>(check: C): C {
+  if ([check.analytic, check.numeric, check.absDiff, check.bound.total].every(Number.isFinite)) return check;
+  const { undecided: _undecided, ...rest } = check;
+  return { ...rest, verdict: 'fail' } as C;
+}
+
+function checkElementSteps(p: Perturber, problem: FdProblem, base: Evaluation, name: string, i: number, options: FdOptions): FdElementCheck {
   const x0 = p.value(name, i);
   const h0 = options.step === 'auto' ? autoStep(problem.dtype, x0) : options.step;
   const analytic = problem.analytic[name]!.data[i]!;
@@ -361,7 +376,7 @@ function smoothCheck(
   const step = { nominal: full.nominalStep, actual: full.actualStep };
   const share = absDiff === 0 ? 0 : absDiff / bound.total;
   const used = threshold.model === 'measured' && roundingFull < (2 * problem.lossError) / Math.abs(full.actualStep) ? { threshold } : {};
-  if (absDiff > bound.total) return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'fail', ...used };
+  if (!(absDiff <= bound.total)) return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'fail', ...used };
   if (swamped(used.threshold, bound.rounding, analytic)) return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'undecided', undecided: true, ...used };
   return { tensor: name, index, analytic, numeric, absDiff, step, bound, share, verdict: 'pass', ...used };
 }
@@ -727,7 +742,7 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
     const absDiff = Math.abs(full.numeric - full.analytic);
     const threshold: Threshold = measured < worstCase ? { model: 'measured', noise, z, perCheck, perRun: options.falseAlarm } : { model: 'worst-case' };
     const share = absDiff === 0 ? 0 : absDiff / bound.total;
-    const decided = absDiff > bound.total ? { verdict: 'fail' as const } : swamped(threshold, bound.rounding, full.analytic) ? { verdict: 'undecided' as const, undecided: true as const } : { verdict: 'pass' as const };
+    const decided = !(absDiff <= bound.total) ? { verdict: 'fail' as const } : swamped(threshold, bound.rounding, full.analytic) ? { verdict: 'undecided' as const, undecided: true as const } : { verdict: 'pass' as const };
     return { direction: k, numeric: full.numeric, analytic: full.analytic, absDiff, bound, share, ...decided, threshold, ...named };
   });
 }
@@ -782,9 +797,9 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
       const random_ = Array.from({ length: opts.directions - along.length }, () => ({ group, v: randomDirection(problem, random, group), random: true }));
       return [...along.map((v) => ({ group, v, random: false })), ...random_];
     });
-    directions = measured
+    directions = (measured
       ? measuredDirections(p, problem, base, vs, h0, opts)
-      : vs.map(({ group, v }, k) => ({ ...checkDirection(p, problem, base, v, k, h0, opts.truncation), ...(group === undefined ? {} : { tensor: group }) }));
+      : vs.map(({ group, v }, k) => ({ ...checkDirection(p, problem, base, v, k, h0, opts.truncation), ...(group === undefined ? {} : { tensor: group }) }))).map(nonFiniteFails);
     // A failed direction does not say where: fall back to every element, none sampled away.
     if (opts.fallBack && directions.some((d) => d.verdict === 'fail')) {
       fellBack = true;

@@ -30,6 +30,19 @@ const exact = (a: number[], b: number[]) => ({
 });
 
 describe('the finite-difference engine on a non-MLP function', () => {
+  it('fails, never passes, a check with a NaN or an infinity in it: the loss, or the analytic gradient', () => {
+    const lossOf = (value: number): FdProblem => ({ ...problem(exact), objective: () => ({ value, branches: '' }) });
+    const nanGradient = (a: number[], b: number[]) => ({ ...exact(a, b), a: [Number.NaN, ...exact(a, b).a.slice(1)] });
+    for (const broken of [lossOf(Number.NaN), lossOf(Infinity), problem(nanGradient)]) {
+      for (const threshold of ['worst-case', 'measured'] as const) {
+        const full = finiteDifferenceCheck(broken, { mode: 'full', threshold });
+        expect(full.verdict).toBe('fail');
+        expect(full.elements.filter((e) => e.verdict === 'pass').every((e) => Number.isFinite(e.numeric) && Number.isFinite(e.analytic))).toBe(true);
+        expect(finiteDifferenceCheck(broken, { mode: 'directional', directions: 4, fallBack: false, threshold }).verdict).toBe('fail');
+      }
+    }
+  });
+
   it('passes the exact gradient in full and directional mode', () => {
     expect(finiteDifferenceCheck(problem(exact), { mode: 'full' }).verdict).toBe('pass');
     expect(finiteDifferenceCheck(problem(exact), { mode: 'directional', directions: 4 }).verdict).toBe('pass');
