@@ -1,7 +1,10 @@
 // `npm run bench`: gradparity's finite differences against torch.autograd.gradcheck on the same
 // problems, side by side in one run. A benchmark, not a test: it prints times and ratios and
 // asserts nothing about them. Both sides are timed inside their own process (start-up and file
-// loading excluded), float64, after a warm-up; torch on one thread, gradparity on every core.
+// loading excluded), float64, after a warm-up on the same problem (torch: a fast-mode gradcheck;
+// ours: five directional checks); torch on one thread, gradparity on every core. Our float64 times
+// are the median of three runs (a run of a few hundred milliseconds varies by ±20% on a busy
+// machine), torch's a single run of its much longer slow mode.
 // Rows: three committed goldens, and a 39,690-value problem (batch 32, 128-256-10, class
 // targets) that real PyTorch generates into a temporary directory through the golden generator.
 import { spawnSync } from 'node:child_process';
@@ -24,15 +27,16 @@ const LARGE_CASE = {
   seed: 128,
 };
 
-const seconds = (f) => {
-  const started = performance.now();
-  const value = f();
-  return { value, s: (performance.now() - started) / 1000 };
-};
-const secondsAsync = async (f) => {
-  const started = performance.now();
-  const value = await f();
-  return { value, s: (performance.now() - started) / 1000 };
+/** The median time of `runs` runs of f (async or not), with the last run's value. */
+const median = async (f, runs = 3) => {
+  const times = [];
+  let value;
+  for (let k = 0; k < runs; k++) {
+    const started = performance.now();
+    value = await f();
+    times.push((performance.now() - started) / 1000);
+  }
+  return { value, s: times.sort((a, b) => a - b)[Math.floor(runs / 2)] };
 };
 
 let python;
@@ -70,12 +74,15 @@ try {
   const rows = [];
   for (const file of goldens) {
     const golden = loadGolden(file);
-    const full64 = await secondsAsync(() => goldenFullCheck(golden, 'float64'));
-    const full32 = await secondsAsync(() => goldenFullCheck(golden, 'float32'));
+    // Torch warms up with one fast-mode check; V8 compiles a function fully only after it has run
+    // a few times, so ours takes five directional checks, a fraction of a second.
+    for (let k = 0; k < 5; k++) finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' });
+    const full64 = await median(() => goldenFullCheck(golden, 'float64'));
+    const full32 = await median(() => goldenFullCheck(golden, 'float32'), 1);
     // Directional: the whole check (the problem's analytic gradient and error bounds included), and the check alone.
-    const directional = seconds(() => finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }));
+    const directional = await median(() => finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }));
     const problem = modelProblem(golden, 'float64');
-    const checkOnly = seconds(() => finiteDifferenceCheck(problem, { mode: 'directional' }));
+    const checkOnly = await median(() => finiteDifferenceCheck(problem, { mode: 'directional' }));
     const t = torch.get(file);
     const values = full64.value.elements.length;
     rows.push([
@@ -91,7 +98,7 @@ try {
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells) => `| ${cells.map((c, k) => c.padEnd(widths[k])).join(' | ')} |`;
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
-  console.log('\nfull: every element, central differences (torch: gradcheck slow mode, one thread; ours: every core).');
+  console.log('\nfull: every element, central differences (torch: gradcheck slow mode, one thread, one run; ours: every core, median of 3 in float64).');
   console.log('directional: torch fast mode (one random direction, its analytic gradient included) against ours (8 directions):');
   console.log('  the whole check (our analytic gradient and its error bounds included), and the check alone on a problem already built.');
 } finally {
