@@ -53,13 +53,13 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'weight-grad-transposed',
     description: 'weight gradient written in [in, out] layout (dW transposed)',
     file: LINEAR,
-    edits: [{ find: 'dWeight.data[j * n + k] = acc;', replace: 'dWeight.data[k * out + j] = acc;' }],
+    edits: [{ find: 'dWeight.data[row + k] = round(dWeight.data[row + k]! + round(g * a.data[b * n + k]!));', replace: 'dWeight.data[k * out + j] = round(dWeight.data[k * out + j]! + round(g * a.data[b * n + k]!));' }],
   },
   {
     id: 'input-grad-wrong-weight-layout',
     description: 'input gradient reads W with Wᵀ\'s strides (wrong weight element)',
     file: LINEAR,
-    edits: [{ find: 'round(dz.data[b * out + j]! * weight.data[j * n + k]!)', replace: 'round(dz.data[b * out + j]! * weight.data[k * out + j]!)' }],
+    edits: [{ find: 'round(g * weight.data[j * n + k]!)', replace: 'round(g * weight.data[k * out + j]!)' }],
   },
   {
     id: 'input-grad-wrong-layer-weight',
@@ -130,13 +130,13 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'input-grad-off-by-one',
     description: 'off-by-one loop bound: the input gradient sums one output unit too few',
     file: LINEAR,
-    edits: [{ find: 'for (let j = 0; j < out; j++) acc = round(acc + round(dz.data[b * out + j]! * weight.data[j * n + k]!));', replace: 'for (let j = 0; j < out - 1; j++) acc = round(acc + round(dz.data[b * out + j]! * weight.data[j * n + k]!));' }],
+    edits: [{ find: 'for (let j = 0; j < out; j++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) input.data', replace: 'for (let j = 0; j < out - 1; j++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) input.data' }],
   },
   {
     id: 'weight-grad-drops-last-sample',
     description: 'off-by-one loop bound: the weight gradient skips the last sample of the batch',
     file: LINEAR,
-    edits: [{ find: 'for (let b = 0; b < batch; b++) acc = round(acc + round(dz.data[b * out + j]! * a.data[b * n + k]!));', replace: 'for (let b = 0; b < batch - 1; b++) acc = round(acc + round(dz.data[b * out + j]! * a.data[b * n + k]!));' }],
+    edits: [{ find: 'for (let b = 0; b < batch; b++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) dWeight.data', replace: 'for (let b = 0; b < batch - 1; b++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) dWeight.data' }],
   },
   {
     id: 'float32-rounding-skipped',

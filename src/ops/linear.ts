@@ -423,20 +423,22 @@ export function linearBackward(dz: Tensor, a: Tensor, weight: Tensor, hasBias: b
   const round = rounderFor(dtype);
   const [batch = 0, n = 0] = a.shape;
   const out = weight.shape[0] ?? 0;
+  // Each sum runs over its index in ascending order (j for ∂L/∂a, b for ∂L/∂W), a whole row of
+  // sums advancing together: the innermost loops then walk rows of W and a, not columns.
   const input = tensor(dtype, [batch, n]);
   for (let b = 0; b < batch; b++) {
-    for (let k = 0; k < n; k++) {
-      let acc = 0;
-      for (let j = 0; j < out; j++) acc = round(acc + round(dz.data[b * out + j]! * weight.data[j * n + k]!));
-      input.data[b * n + k] = acc;
+    const row = b * n;
+    for (let j = 0; j < out; j++) {
+      const g = dz.data[b * out + j]!;
+      for (let k = 0; k < n; k++) input.data[row + k] = round(input.data[row + k]! + round(g * weight.data[j * n + k]!));
     }
   }
   const dWeight = tensor(dtype, [out, n]);
   for (let j = 0; j < out; j++) {
-    for (let k = 0; k < n; k++) {
-      let acc = 0;
-      for (let b = 0; b < batch; b++) acc = round(acc + round(dz.data[b * out + j]! * a.data[b * n + k]!));
-      dWeight.data[j * n + k] = acc;
+    const row = j * n;
+    for (let b = 0; b < batch; b++) {
+      const g = dz.data[b * out + j]!;
+      for (let k = 0; k < n; k++) dWeight.data[row + k] = round(dWeight.data[row + k]! + round(g * a.data[b * n + k]!));
     }
   }
   let dBias: Tensor | null = null;

@@ -22,10 +22,17 @@ function isZero(values: Float64Array): boolean {
   return true;
 }
 
-/** out[i·cols + k] = f(values[i·rowStride + k·colStride]): a strided view copied contiguous, row by row. */
-function packed(values: ArrayLike<number>, rows: number, cols: number, rowStride: number, colStride: number, f: (v: number) => number = (v) => v): Float64Array {
+/** out[i·cols + k] = values[i·rowStride + k·colStride]: a strided view copied contiguous, row by row. */
+function packed(values: ArrayLike<number>, rows: number, cols: number, rowStride: number, colStride: number): Float64Array {
   const out = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) out[i * cols + k] = f(values[i * rowStride + k * colStride]!);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) out[i * cols + k] = values[i * rowStride + k * colStride]!;
+  return out;
+}
+
+/** As packed, with magnitudes |values|. */
+function packedAbs(values: ArrayLike<number>, rows: number, cols: number, rowStride: number, colStride: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) out[i * cols + k] = Math.abs(values[i * rowStride + k * colStride]!);
   return out;
 }
 
@@ -45,8 +52,8 @@ export function productBound(
   const underflow = r.underflow(2 * terms);
   // A by rows and B by columns, copied contiguous along k: every inner loop below then walks two
   // arrays in step, whatever the views' strides (a transposed gradient, a weight read as Wᵀ).
-  const absA = packed(a.values, m, n, a.rowStride, a.colStride, Math.abs);
-  const absB = packed(b.values, p, n, b.colStride, b.rowStride, Math.abs);
+  const absA = packedAbs(a.values, m, n, a.rowStride, a.colStride);
+  const absB = packedAbs(b.values, p, n, b.colStride, b.rowStride);
   const arithmetic = out.parts.arithmetic;
   const magnitude = sumsOfProducts(absA, absB, null, null, m, n, p, bias === null ? null : Float64Array.from({ length: p }, (_, j) => Math.abs(bias.values[j]!)));
   for (let q = 0; q < m * p; q++) arithmetic[q] = g * magnitude[q]! + underflow;
