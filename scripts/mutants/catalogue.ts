@@ -145,7 +145,7 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     // Both float32 dot kernels keep every product and partial sum in float64; the result is rounded once, when stored.
     edits: [
       { find: '): void {\n  const f = Math.fround;\n  const full', replace: '): void {\n  const f = (v: number): number => v;\n  const full' },
-      { find: '): void {\n  const f = Math.fround;\n  const [wo', replace: '): void {\n  const f = (v: number): number => v;\n  const [wo' },
+      { find: '): void {\n  const f = Math.fround;\n  const wo', replace: '): void {\n  const f = (v: number): number => v;\n  const wo' },
     ],
   },
   {

@@ -268,7 +268,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--step <h>', 'step: "auto" (∛u·max(1, |θ|)) or a number').default('auto').argParser(parseStep))
     .addOption(new Option('--mode <mode>', 'every element, or k random directions (falling back to every element on failure)').choices(['full', 'directional']).default('full'))
     .option('--richardson', 'extrapolate (4·D(h/2) − D(h))/3 to cancel the h² term')
-    .addOption(new Option('--directions <k>', 'directional mode: number of random unit directions').default(8).argParser(parsePositiveInt))
+    .addOption(new Option('--directions <k>', 'directional mode: number of unit directions (per tensor in float32, the first two from the gradient)').default(8).argParser(parsePositiveInt))
     .addOption(new Option('--seed <n>', 'seed for the directions').default(0).argParser(parseSeed))
     .addOption(new Option('--divide-by <what>', 'divide by the step actually taken, or by the nominal 2h').choices(['actual', 'nominal']).default('actual'))
     .addOption(new Option('--truncation <when>', 'full mode: estimate the truncation error with a second step at every element, or only where the first step leaves the verdict in doubt').choices(['always', 'when-needed']).default('when-needed'))

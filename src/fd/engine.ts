@@ -311,16 +311,16 @@ function requireStep(c: Central, name: string, index: readonly number[], x: numb
 }
 
 function checkElement(p: Perturber, problem: FdProblem, base: Evaluation, name: string, i: number, options: FdOptions): FdElementCheck {
-  return nonFiniteFails(checkElementSteps(p, problem, base, name, i, options));
+  return nonFiniteFails(checkElementSteps(p, problem, base, name, i, options), base.value);
 }
 
 /**
- * A check with a NaN or an infinity in its numbers (the loss, either derivative, the bound)
- * compared nothing: it fails, whatever its comparisons said (every comparison with NaN is
+ * A check with a NaN or an infinity in its numbers (the loss at the point, either derivative, the
+ * bound) compared nothing: it fails, whatever its comparisons said (every comparison with NaN is
  * false, so `absDiff > bound` alone would have let it pass).
  */
-function nonFiniteFails<C extends { readonly analytic: number; readonly numeric: number; readonly absDiff: number; readonly bound: FdBound; readonly verdict: FdVerdict; readonly undecided?: true }>(check: C): C {
-  if ([check.analytic, check.numeric, check.absDiff, check.bound.total].every(Number.isFinite)) return check;
+function nonFiniteFails<C extends { readonly analytic: number; readonly numeric: number; readonly absDiff: number; readonly bound: FdBound; readonly verdict: FdVerdict; readonly undecided?: true }>(check: C, loss: number): C {
+  if ([loss, check.analytic, check.numeric, check.absDiff, check.bound.total].every(Number.isFinite)) return check;
   const { undecided: _undecided, ...rest } = check;
   return { ...rest, verdict: 'fail' } as C;
 }
@@ -567,7 +567,7 @@ export function fullReport(problem: FdProblem, options: Partial<FdOptions>, elem
 function gradientDirection(problem: FdProblem, name: string, power: 1 | 2): NamedTensors | null {
   const g = problem.analytic[name]!.data;
   // Where every nonzero element has one magnitude, g·|g| is g's own direction again: no new check.
-  if (power === 2 && new Set(Array.from(g, Math.abs)).size <= 2) return null;
+  if (power === 2 && new Set(Array.from(g, Math.abs).filter((m) => m !== 0)).size <= 1) return null;
   const w = Float64Array.from(g, (v) => (power === 1 ? v : v * Math.abs(v)));
   let norm2 = 0;
   for (let i = 0; i < w.length; i++) norm2 += w[i]! * w[i]!;
@@ -601,13 +601,16 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
   let predictedMinus = 0;
   let analyticErrorPlus = 0;
   let analyticErrorMinus = 0;
+  // Σ E_i·|(δ⁺_i − δ⁻_i)/(2h) − v_i|: how far the steps taken stray from h·v, weighted by the gradient's error bound.
+  let strayed = 0;
   for (const [name, g] of Object.entries(problem.analytic)) {
-    const [dp, dm, err] = [plus.displacement[name]!, minus.displacement[name]!, problem.analyticError[name]!];
+    const [dp, dm, err, vn] = [plus.displacement[name]!, minus.displacement[name]!, problem.analyticError[name]!, v[name]!.data];
     for (let i = 0; i < g.data.length; i++) {
       predictedPlus += g.data[i]! * dp[i]!;
       predictedMinus += g.data[i]! * dm[i]!;
       analyticErrorPlus += err[i]! * Math.abs(dp[i]!);
       analyticErrorMinus += err[i]! * Math.abs(dm[i]!);
+      strayed += err[i]! * Math.abs((dp[i]! - dm[i]!) / (2 * h) - vn[i]!);
     }
   }
   const fPlus = plus.evaluation.value;
@@ -620,6 +623,8 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
     numeric: (fPlus - fMinus) / (2 * h),
     analytic: (predictedPlus - predictedMinus) / (2 * h),
     analyticError: (analyticErrorPlus + analyticErrorMinus) / (2 * h),
+    /** The part of the analytic error that the rounding of the steps adds to ⟨e, v⟩ (Note [A random direction meets the gradient's error at random]). */
+    strayed,
     /** One-sided residuals: (f(x + hv) − f(x) − ⟨g, δ⁺⟩)/h and (f(x) − f(x − hv) + ⟨g, δ⁻⟩)/h. */
     residualRight: (fPlus - base.value - predictedPlus) / h,
     residualLeft: (base.value - fMinus + predictedMinus) / h,
@@ -737,7 +742,7 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
       truncation: (4 / 3) * Math.abs(full.numeric - full.analytic - (half.numeric - half.analytic)),
       stepRepresentation: 0,
       // Only a random direction meets the gradient's error at random; the gradient's own direction takes the worst case.
-      analytic: random ? Math.min(full.analyticError, gradientErrorReach(problem, perCheck / 2, group)) : full.analyticError,
+      analytic: random ? Math.min(full.analyticError, gradientErrorReach(problem, perCheck / 2, group) + full.strayed) : full.analyticError,
     });
     const absDiff = Math.abs(full.numeric - full.analytic);
     const threshold: Threshold = measured < worstCase ? { model: 'measured', noise, z, perCheck, perRun: options.falseAlarm } : { model: 'worst-case' };
@@ -754,7 +759,10 @@ function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, 
 // P(|⟨e, v⟩| ≥ t) ≤ 2·exp(−P·t²/(2‖e‖₂²)), the same tail as for v uniform on the unit sphere (two
 // spherical caps). So with probability 1 − α, |⟨e, v⟩| ≤ ‖E‖₂·√(2·ln(2/α)/P), where the worst
 // case Σ E_i·|v_i| = ‖E‖₁/√P: for bounds of similar size, √P/√(2 ln(2/α)) times smaller. The
-// step actually taken differs from h·v by rounding alone, which the factor 1 + 4u covers.
+// steps actually taken, δ± = fl(x ± h·v) − x, differ from ±h·v by the rounding of x ± h·v, up to
+// half an ulp of x_i, which against h/√P is not small in float32 (about 1e-3 of it for P = 16k):
+// the analytic side is ⟨g, δ⁺ − δ⁻⟩/(2h), so the error it carries is ⟨e, v⟩ + ⟨e, w⟩ with
+// w = (δ⁺ − δ⁻)/(2h) − v known exactly, and |⟨e, w⟩| ≤ Σ E_i·|w_i| is added as computed.
 // Signs rather than Gaussian coordinates: every element is reached by the same 1/√P (a Gaussian
 // coordinate near 0 all but hides its element's error), and 32 of them come from one draw where
 // a Gaussian pair costs a logarithm, a square root and two trigonometric functions.
@@ -768,7 +776,7 @@ function gradientErrorReach(problem: FdProblem, alpha: number, only?: string): n
     for (let i = 0; i < e.length; i++) squares += e[i]! * e[i]!;
     count += e.length;
   }
-  return Math.sqrt(squares) * Math.sqrt((2 * Math.log(2 / alpha)) / count) * (1 + 4 * unitRoundoff(problem.dtype));
+  return Math.sqrt(squares) * Math.sqrt((2 * Math.log(2 / alpha)) / count);
 }
 
 /** Checks an analytic gradient against finite differences of the objective. */
@@ -799,7 +807,7 @@ export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOpt
     });
     directions = (measured
       ? measuredDirections(p, problem, base, vs, h0, opts)
-      : vs.map(({ group, v }, k) => ({ ...checkDirection(p, problem, base, v, k, h0, opts.truncation), ...(group === undefined ? {} : { tensor: group }) }))).map(nonFiniteFails);
+      : vs.map(({ group, v }, k) => ({ ...checkDirection(p, problem, base, v, k, h0, opts.truncation), ...(group === undefined ? {} : { tensor: group }) }))).map((d) => nonFiniteFails(d, base.value));
     // A failed direction does not say where: fall back to every element, none sampled away.
     if (opts.fallBack && directions.some((d) => d.verdict === 'fail')) {
       fellBack = true;

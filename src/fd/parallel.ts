@@ -57,11 +57,15 @@ export function checkChunks(check: ReturnType<typeof elementChecker>, refs: read
       pooled = part.pooled;
     }
   } catch (err) {
-    // One thread's error ends the check: the others take no further chunk.
-    Atomics.store(counter, 0, Math.ceil(refs.length / CHUNK));
+    stopChunks(counter, refs.length);
     throw err;
   }
   return { checks, evaluations, pooled };
+}
+
+/** One thread's error ends the check: the others take no further chunk. */
+export function stopChunks(counter: Int32Array, elements: number): void {
+  Atomics.store(counter, 0, Math.ceil(elements / CHUNK));
 }
 
 /**
@@ -81,6 +85,7 @@ export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options:
   try {
     own = checkChunks(elementChecker(problem, options, refs.length), refs, new Int32Array(counter));
   } catch (err) {
+    stopChunks(new Int32Array(counter), refs.length);
     // The workers stop at their next chunk; wait for them, so that none is left running or rejecting unheard.
     await Promise.allSettled(workers);
     throw err;
@@ -104,15 +109,24 @@ function spawnWorker(): Worker {
   // From source (tsx, vitest) the worker is a .ts file and needs tsx's loader; from dist, plain JS.
   const fromSource = import.meta.url.endsWith('.ts');
   const url = new URL(fromSource ? './fdWorker.ts' : './fdWorker.js', import.meta.url);
-  return fromSource
+  const worker = fromSource
     ? new Worker(`import('tsx/esm/api').then((tsx) => (tsx.register(), import(${JSON.stringify(url.href)})))`, { eval: true })
     : new Worker(url);
+  // Whenever it dies, busy or idle, it leaves the pool; a busy one's task also hears of it below.
+  const leave = (): void => {
+    const at = idle.indexOf(worker);
+    if (at >= 0) idle.splice(at, 1);
+  };
+  worker.on('error', leave);
+  worker.on('exit', leave);
+  return worker;
 }
 
 function runWorker(task: WorkerTask): Promise<WorkerResult> {
-  const worker = idle.pop() ?? spawnWorker();
-  worker.ref();
   return new Promise((resolve, reject) => {
+    // Inside the promise: a worker that cannot even start rejects this call instead of throwing past the others.
+    const worker = idle.pop() ?? spawnWorker();
+    worker.ref();
     const settle = (): void => {
       worker.off('message', onMessage);
       worker.off('error', onError);

@@ -113,8 +113,12 @@ function rowsFloat64(
   const full = out - (out % 4);
   let r = 0;
   for (; r + 2 <= count; r += 2) {
-    const [b0, b1] = rows === null ? [r, r + 1] : [rows[r]!, rows[r + 1]!];
-    const [x0, x1, z0, z1] = [b0 * n, b1 * n, r * out, (r + 1) * out];
+    const b0 = rows === null ? r : rows[r]!;
+    const b1 = rows === null ? r + 1 : rows[r + 1]!;
+    const x0 = b0 * n;
+    const x1 = b1 * n;
+    const z0 = r * out;
+    const z1 = z0 + out;
     for (let j = 0; j < full; j += 4) {
       const w0 = j * n;
       const w1 = w0 + n;
@@ -177,7 +181,8 @@ function rowsFloat64(
   }
   if (r < count) {
     const b = rows === null ? r : rows[r]!;
-    const [xo, zo] = [b * n, r * out];
+    const xo = b * n;
+    const zo = r * out;
     for (let j = 0; j < full; j += 4) {
       const w0 = j * n;
       const w1 = w0 + n;
@@ -227,8 +232,12 @@ function rowsFloat32(
   const full = out - (out % 4);
   let r = 0;
   for (; r + 2 <= count; r += 2) {
-    const [b0, b1] = rows === null ? [r, r + 1] : [rows[r]!, rows[r + 1]!];
-    const [x0, x1, z0, z1] = [b0 * n, b1 * n, r * out, (r + 1) * out];
+    const b0 = rows === null ? r : rows[r]!;
+    const b1 = rows === null ? r + 1 : rows[r + 1]!;
+    const x0 = b0 * n;
+    const x1 = b1 * n;
+    const z0 = r * out;
+    const z1 = z0 + out;
     for (let j = 0; j < full; j += 4) {
       const w0 = j * n;
       const w1 = w0 + n;
@@ -291,7 +300,8 @@ function rowsFloat32(
   }
   if (r < count) {
     const b = rows === null ? r : rows[r]!;
-    const [xo, zo] = [b * n, r * out];
+    const xo = b * n;
+    const zo = r * out;
     for (let j = 0; j < full; j += 4) {
       const w0 = j * n;
       const w1 = w0 + n;
@@ -344,7 +354,9 @@ function startFloat32(resume: Resume, values: FloatArray, w: FloatArray, r: numb
 
 /** column[b] = bias[j] + Σ_k x[b·n + k]·w[j·n + k] for every row b: four rows against weight row j at a time. */
 function columnFloat64(x: FloatArray, w: FloatArray, j: number, biases: FloatArray | null, column: FloatArray, batch: number, n: number): void {
-  const [wo, hasBias, bias] = [j * n, biases !== null, biases === null ? 0 : biases[j]!];
+  const wo = j * n;
+  const hasBias = biases !== null;
+  const bias = biases === null ? 0 : biases[j]!;
   let b = 0;
   for (; b + 4 <= batch; b += 4) {
     const x0 = b * n;
@@ -377,7 +389,9 @@ function columnFloat64(x: FloatArray, w: FloatArray, j: number, biases: FloatArr
 /** As columnFloat64, every product and partial sum rounded to float32. */
 function columnFloat32(x: FloatArray, w: FloatArray, j: number, biases: FloatArray | null, column: FloatArray, batch: number, n: number): void {
   const f = Math.fround;
-  const [wo, hasBias, bias] = [j * n, biases !== null, biases === null ? 0 : biases[j]!];
+  const wo = j * n;
+  const hasBias = biases !== null;
+  const bias = biases === null ? 0 : biases[j]!;
   let b = 0;
   for (; b + 4 <= batch; b += 4) {
     const x0 = b * n;

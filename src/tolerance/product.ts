@@ -68,10 +68,15 @@ export function productBound(
     const db = bZero ? null : packed(b.bound.parts[part], p, n, b.colStride, b.rowStride);
     // |A| + |ΔA| with ΔA's every part, once for all parts.
     if (db !== null) reachA ??= packed(a.total, m, n, a.rowStride, a.colStride).map((t, q) => absA[q]! + t);
+    const into = out.parts[part];
+    if (da === null && db === null) {
+      // The bias alone carries this part.
+      for (let q = 0; q < m * p; q++) into[q]! += dBias![q % p]!;
+      continue;
+    }
     const sums = da === null
       ? sumsOfProducts(reachA!, db!, null, null, m, n, p, dBias ?? null)
       : sumsOfProducts(da, absB, db === null ? null : reachA!, db, m, n, p, dBias ?? null);
-    const into = out.parts[part];
     for (let q = 0; q < m * p; q++) into[q]! += sums[q]!;
   }
   return out;

@@ -33,7 +33,11 @@ describe('the finite-difference engine on a non-MLP function', () => {
   it('fails, never passes, a check with a NaN or an infinity in it: the loss, or the analytic gradient', () => {
     const lossOf = (value: number): FdProblem => ({ ...problem(exact), objective: () => ({ value, branches: '' }) });
     const nanGradient = (a: number[], b: number[]) => ({ ...exact(a, b), a: [Number.NaN, ...exact(a, b).a.slice(1)] });
-    for (const broken of [lossOf(Number.NaN), lossOf(Infinity), problem(nanGradient)]) {
+    // NaN at the point itself, finite at every step around it.
+    const good = problem(exact);
+    const atThePoint = (p: NamedTensors) => [...p.a!.data, ...p.b!.data].join() === [0.3, -1.2, 2.0, 0.7, 0.4].join();
+    const nanAtThePoint: FdProblem = { ...good, objective: (p) => (atThePoint(p) ? { value: Number.NaN, branches: '' } : good.objective(p)) };
+    for (const broken of [lossOf(Number.NaN), lossOf(Infinity), problem(nanGradient), nanAtThePoint]) {
       for (const threshold of ['worst-case', 'measured'] as const) {
         const full = finiteDifferenceCheck(broken, { mode: 'full', threshold });
         expect(full.verdict).toBe('fail');
