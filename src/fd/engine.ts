@@ -304,7 +304,8 @@ export class StepTooSmall extends RangeError {
 }
 
 function requireStep(c: Central, name: string, index: readonly number[], x: number, dtype: DType): Central {
-  if (c.actualStep === 0) {
+  // Either side staying at x is as bad: the one-sided differences at a kink would divide by 0.
+  if (c.plus.x === x || c.minus.x === x) {
     throw new StepTooSmall(`step ${c.nominalStep / 2} is below half the ${dtype} spacing at ${name}[${index.join(',')}] = ${x}: x ± h rounds back to x`);
   }
   return c;

@@ -30,6 +30,11 @@ const exact = (a: number[], b: number[]) => ({
 });
 
 describe('the finite-difference engine on a non-MLP function', () => {
+  it('refuses a step that one side of x rounds away (x = 2, a power of two: spacing 4.4e-16 above, 2.2e-16 below)', () => {
+    // 2 + 1.5e-16 rounds back to 2, 2 − 1.5e-16 does not: a one-sided difference would divide by 0.
+    expect(() => finiteDifferenceCheck(problem(exact), { mode: 'full', step: 1.5e-16 })).toThrow(/a\[2\] = 2: x ± h rounds back to x/);
+  });
+
   it('fails, never passes, a check with a NaN or an infinity in it: the loss, or the analytic gradient', () => {
     const lossOf = (value: number): FdProblem => ({ ...problem(exact), objective: () => ({ value, branches: '' }) });
     const nanGradient = (a: number[], b: number[]) => ({ ...exact(a, b), a: [Number.NaN, ...exact(a, b).a.slice(1)] });
