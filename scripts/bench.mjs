@@ -2,9 +2,10 @@
 // problems, side by side in one run. A benchmark, not a test: it prints times and ratios and
 // asserts nothing about them. Both sides are timed inside their own process (start-up and file
 // loading excluded), float64, after a warm-up on the same problem (torch: a fast-mode gradcheck;
-// ours: five directional checks); torch on one thread, gradparity on every core. Our float64 times
-// are the median of three runs (a run of a few hundred milliseconds varies by ±20% on a busy
-// machine), torch's a single run of its much longer slow mode.
+// ours: five directional checks); torch on one thread, gradparity on every core. Our full-mode
+// float64 times are the median of three runs (a run of a few hundred milliseconds varies by ±20%
+// on a busy machine), torch's a single run of its much longer slow mode; directional times, a few
+// milliseconds each on both sides, are the median of 11.
 // Rows: three committed goldens, and a 39,690-value problem (batch 32, 128-256-10, class
 // targets) that real PyTorch generates into a temporary directory through the golden generator.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPython, PythonMissing } from '../dist/capture/python.js';
 import { finiteDifferenceCheck } from '../dist/fd/engine.js';
-import { goldenFullCheck } from '../dist/fd/parallel.js';
+import { goldenCheck } from '../dist/fd/parallel.js';
 import { modelProblem } from '../dist/fd/modelProblem.js';
 import { loadGolden } from '../dist/golden/load.js';
 
@@ -68,7 +69,7 @@ try {
   // Warm-up on another problem: compile the hot paths once, as torch's first call loads its kernels.
   const warm = loadGolden('goldens/batch7-class-mean.json');
   for (const dtype of ['float64', 'float32']) {
-    await goldenFullCheck(warm, dtype);
+    await goldenCheck(warm, dtype);
     finiteDifferenceCheck(modelProblem(warm, dtype), { mode: 'directional' });
   }
   const rows = [];
@@ -76,13 +77,18 @@ try {
     const golden = loadGolden(file);
     // Torch warms up with one fast-mode check; V8 compiles a function fully only after it has run
     // a few times, so ours takes five directional checks, a fraction of a second.
-    for (let k = 0; k < 5; k++) finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' });
-    const full64 = await median(() => goldenFullCheck(golden, 'float64'));
-    const full32 = await median(() => goldenFullCheck(golden, 'float32'), 1);
-    // Directional: the whole check (the problem's analytic gradient and error bounds included), and the check alone.
-    const directional = await median(() => finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }));
-    const problem = modelProblem(golden, 'float64');
-    const checkOnly = await median(() => finiteDifferenceCheck(problem, { mode: 'directional' }));
+    for (let k = 0; k < 5; k++) {
+      finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' });
+      await goldenCheck(golden, 'float64', { mode: 'directional' });
+    }
+    const full64 = await median(() => goldenCheck(golden, 'float64'));
+    const full32 = await median(() => goldenCheck(golden, 'float32'), 1);
+    // Directional, the whole check (the problem's analytic gradient and error bounds included): on
+    // two threads, its first evaluations in a warm worker while this one computes the bounds
+    // (Note [Directions on two threads]), and on this thread alone. A few milliseconds each, so
+    // the median of 11.
+    const directional = await median(() => goldenCheck(golden, 'float64', { mode: 'directional' }), 11);
+    const oneThread = await median(() => finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }), 11);
     const t = torch.get(file);
     const values = full64.value.elements.length;
     rows.push([
@@ -90,17 +96,17 @@ try {
       t ? t.slow.toFixed(3) : '–', full64.s.toFixed(3), t ? `${(t.slow / full64.s).toFixed(1)}×` : '–',
       full32.s.toFixed(3),
       t ? (t.fast * 1000).toFixed(1) : '–', (directional.s * 1000).toFixed(1), t ? `${(directional.s / t.fast).toFixed(1)}×` : '–',
-      (checkOnly.s * 1000).toFixed(1), t ? `${(checkOnly.s / t.fast).toFixed(1)}×` : '–',
+      (oneThread.s * 1000).toFixed(1), t ? `${(oneThread.s / t.fast).toFixed(1)}×` : '–',
       `${full64.value.verdict}/${full32.value.verdict}/${directional.value.verdict}${t ? ` torch ${t.slowPassed ? 'pass' : 'fail'}` : ''}`,
     ]);
   }
-  const header = ['problem', 'values', 'torch slow s', 'full f64 s', 'torch ÷ ours', 'full f32 s', 'torch fast ms', 'directional ms', 'ours ÷ torch', 'check alone ms', 'ours ÷ torch', 'verdicts f64/f32/dir'];
+  const header = ['problem', 'values', 'torch slow s', 'full f64 s', 'torch ÷ ours', 'full f32 s', 'torch fast ms', 'directional ms', 'ours ÷ torch', 'one thread ms', 'ours ÷ torch', 'verdicts f64/f32/dir'];
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells) => `| ${cells.map((c, k) => c.padEnd(widths[k])).join(' | ')} |`;
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
   console.log('\nfull: every element, central differences (torch: gradcheck slow mode, one thread, one run; ours: every core, median of 3 in float64).');
-  console.log('directional: torch fast mode (one random direction, its analytic gradient included) against ours (8 directions):');
-  console.log('  the whole check (our analytic gradient and its error bounds included), and the check alone on a problem already built.');
+  console.log('directional: torch fast mode (one random direction, its analytic gradient included) against ours (8 directions),');
+  console.log('  the whole check (our analytic gradient and its error bounds included), on two threads and on one (median of 11).');
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ Usage: /usr/bin/python3 scripts/bench_gradcheck.py GOLDEN.json ...
 
 For each golden: the loss (Σ lossGrad·loss when unreduced) as a function of x and every
 parameter, in float64, one thread, checked by gradcheck in slow mode (every element, central
-differences) and in fast mode (one random direction). Prints one JSON line per golden with the
+differences; one run) and in fast mode (one random direction; the median of 11 runs). Prints one JSON line per golden with the
 seconds each took inside this process (start-up and loading excluded) and whether it passed.
 """
 
@@ -63,7 +63,9 @@ def main() -> int:
         f, inputs = problem(golden)
         timed(f, inputs, fast=True)  # warm-up: the first call pays for loading kernels
         slow, slow_passed = timed(f, inputs, fast=False)
-        fast, fast_passed = timed(f, inputs, fast=True)
+        # Fast mode takes milliseconds: the median of 11 runs, as the benchmark takes for ours.
+        fast_runs = sorted(timed(f, inputs, fast=True) for _ in range(11))
+        fast, fast_passed = fast_runs[len(fast_runs) // 2][0], all(passed for _, passed in fast_runs)
         values = sum(t.numel() for t in inputs)
         print(json.dumps({"golden": path, "values": values, "slow": slow, "slowPassed": slow_passed, "fast": fast, "fastPassed": fast_passed}), flush=True)
     return 0

@@ -24,6 +24,18 @@ const SEQUENTIAL = 'src/model/sequential.ts';
 const LOG_SOFTMAX = 'src/ops/logSoftmax.ts';
 const op = (name: string) => `src/ops/${name}.ts`;
 
+// The sums of linearBackward run inside the forward kernels, over a whole row: a loop bound one
+// short leaves out the last term of every sum, which is what a copy of dz with that term's row or
+// column zeroed gives.
+const WITHOUT_LAST = `
+function withoutLast(m: FloatArray, rows: number, cols: number, which: 'row' | 'column'): FloatArray {
+  const copy = m.slice();
+  if (which === 'row') copy.fill(0, (rows - 1) * cols);
+  else for (let r = 0; r < rows; r++) copy[r * cols + cols - 1] = 0;
+  return copy;
+}
+`;
+
 export const MUTANTS: readonly Mutant[] = [
   {
     id: 'relu-mask-dropped',
@@ -53,13 +65,13 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'weight-grad-transposed',
     description: 'weight gradient written in [in, out] layout (dW transposed)',
     file: LINEAR,
-    edits: [{ find: 'dWeight.data[row + k] = round(dWeight.data[row + k]! + round(g * a.data[b * n + k]!));', replace: 'dWeight.data[k * out + j] = round(dWeight.data[k * out + j]! + round(g * a.data[b * n + k]!));' }],
+    edits: [{ find: 'null, dWeight.data, out, batch, n, null, 0, null, null);', replace: 'null, dWeight.data, out, batch, n, null, 0, null, null);\n  dWeight.data.set(transposed(dWeight.data.slice(), out, n, dtype));' }],
   },
   {
     id: 'input-grad-wrong-weight-layout',
     description: 'input gradient reads W with Wᵀ\'s strides (wrong weight element)',
     file: LINEAR,
-    edits: [{ find: 'round(g * weight.data[j * n + k]!)', replace: 'round(g * weight.data[k * out + j]!)' }],
+    edits: [{ find: 'rows(dz.data, transposed(weight.data, out, n, dtype),', replace: 'rows(dz.data, weight.data,' }],
   },
   {
     id: 'input-grad-wrong-layer-weight',
@@ -130,13 +142,15 @@ function withPreviousWeight(params: NamedTensors, i: number): Record<string, Ten
     id: 'input-grad-off-by-one',
     description: 'off-by-one loop bound: the input gradient sums one output unit too few',
     file: LINEAR,
-    edits: [{ find: 'for (let j = 0; j < out; j++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) input.data', replace: 'for (let j = 0; j < out - 1; j++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) input.data' }],
+    edits: [{ find: 'rows(dz.data, transposed(weight.data, out, n, dtype),', replace: 'rows(withoutLast(dz.data, batch, out, \'column\'), transposed(weight.data, out, n, dtype),' }],
+    helper: WITHOUT_LAST,
   },
   {
     id: 'weight-grad-drops-last-sample',
     description: 'off-by-one loop bound: the weight gradient skips the last sample of the batch',
     file: LINEAR,
-    edits: [{ find: 'for (let b = 0; b < batch; b++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) dWeight.data', replace: 'for (let b = 0; b < batch - 1; b++) {\n      const g = dz.data[b * out + j]!;\n      for (let k = 0; k < n; k++) dWeight.data' }],
+    edits: [{ find: 'rows(transposed(dz.data, batch, out, dtype),', replace: 'rows(transposed(withoutLast(dz.data, batch, out, \'row\'), batch, out, dtype),' }],
+    helper: WITHOUT_LAST,
   },
   {
     id: 'float32-rounding-skipped',

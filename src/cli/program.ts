@@ -171,14 +171,15 @@ async function gradcheckCommand(io: Io, file: string, opts: GradcheckOptions): P
     directions: opts.directions, seed: opts.seed, divideBy: opts.divideBy, truncation: opts.truncation,
     threshold: opts.threshold, falseAlarm: opts.falseAlarm,
   };
-  const { goldenFullCheck } = await import('../fd/parallel.ts');
+  const { goldenCheck } = await import('../fd/parallel.ts');
   const { modelProblemData, problemFromData } = await import('../fd/modelProblem.ts');
   const arithmetic = await loadArithmetic(opts.arithmetic);
   let report;
   try {
     // Full mode runs on every core (Note [Full mode on every core]); the report is the same.
+    // Directional mode takes milliseconds, less than a worker takes to start (Note [Warm workers]).
     report = fdOptions.mode === 'full'
-      ? await goldenFullCheck(golden, dtype, fdOptions, undefined, arithmetic)
+      ? await goldenCheck(golden, dtype, fdOptions, undefined, arithmetic)
       : finiteDifferenceCheck(problemFromData(modelProblemData(golden, dtype, undefined, arithmetic)), fdOptions);
   } catch (err) {
     if (err instanceof StepTooSmall) throw new InputError(file, null, `--step: ${err.message}`);

@@ -217,16 +217,26 @@ class Perturber {
   /** Per tensor: the evaluations its pooled noise took (the same in every thread that needs it). */
   readonly pooledEvaluations = new Map<string, number>();
 
-  constructor(problem: FdProblem) {
+  /** Evaluations made ahead, elsewhere (Note [Directions on two threads]): at the point, and along a direction by step. */
+  private knownBase: Evaluation | undefined;
+  private readonly knownAlong = new Map<NamedTensors, ReadonlyMap<number, Evaluation>>();
+
+  constructor(problem: FdProblem | DirectionSource) {
     // A private copy: the caller's tensors are never touched, not even temporarily.
     this.point = Object.fromEntries(Object.entries(problem.point).map(([k, t]) => [k, cast(t, problem.dtype)]));
     this.objective = problem.objective;
-    this.perturbed = problem.perturbed;
+    this.perturbed = 'perturbed' in problem ? problem.perturbed : undefined;
+  }
+
+  /** Takes these as f at the point and along `direction`, by step: what this perturber would compute itself, bit for bit. */
+  remember(base: Evaluation | undefined, direction: NamedTensors, byStep: ReadonlyMap<number, Evaluation>): void {
+    this.knownBase ??= base;
+    this.knownAlong.set(direction, byStep);
   }
 
   base(): Evaluation {
     this.count++;
-    return this.objective(this.point);
+    return this.knownBase ?? this.objective(this.point);
   }
 
   value(name: string, i: number): number {
@@ -249,29 +259,52 @@ class Perturber {
 
   /**
    * f at x + delta·v over every element, where v is given per tensor, and the displacement each
-   * element actually took (fl(x + delta·v) − x).
+   * element actually took (fl(x + delta·v) − x). The displacements are held in one of two sets of
+   * buffers, by the sign of delta, which the next step of that sign overwrites: a caller reads
+   * them before it steps the same way again (directionProbe steps once each way, then reads).
    */
   along(direction: NamedTensors, delta: number): { displacement: Record<string, Float64Array>; evaluation: Evaluation } {
-    const saved: Record<string, FloatArray> = {};
-    const displacement: Record<string, Float64Array> = {};
-    for (const [name, t] of Object.entries(this.point)) {
-      const v = direction[name]!.data;
-      const x0 = t.data.slice();
-      const moved = new Float64Array(x0.length);
-      for (let i = 0; i < x0.length; i++) {
-        t.data[i] = x0[i]! + delta * v[i]!;
-        moved[i] = t.data[i]! - x0[i]!;
-      }
-      saved[name] = x0;
-      displacement[name] = moved;
-    }
+    const displacement = this.displacements(direction, delta);
     this.count++;
+    const known = this.knownAlong.get(direction)?.get(delta);
+    if (known !== undefined) return { displacement, evaluation: known };
+    for (const [name, t] of Object.entries(this.point)) {
+      const saved = buffer(this.saved, name, t.data.length, t.data instanceof Float32Array);
+      saved.set(t.data);
+      const v = direction[name]!.data;
+      for (let i = 0; i < saved.length; i++) t.data[i] = saved[i]! + delta * v[i]!;
+    }
     try {
       return { displacement, evaluation: this.objective(this.point) };
     } finally {
-      for (const [name, t] of Object.entries(this.point)) t.data.set(saved[name]!);
+      for (const [name, t] of Object.entries(this.point)) t.data.set(this.saved.get(name)!);
     }
   }
+
+  /** The point's values while along() has moved it. */
+  private readonly saved = new Map<string, FloatArray>();
+  /** along()'s displacements, for positive and for negative steps. */
+  private readonly moved = [new Map<string, FloatArray>(), new Map<string, FloatArray>()] as const;
+
+  /** fl(x + delta·v) − x for every element, where fl is the point's own precision: what storing x + delta·v in the point's array rounds to. */
+  private displacements(direction: NamedTensors, delta: number): Record<string, Float64Array> {
+    const displacement: Record<string, Float64Array> = {};
+    for (const [name, t] of Object.entries(this.point)) {
+      const [x, v] = [t.data, direction[name]!.data];
+      const moved = buffer(this.moved[delta > 0 ? 0 : 1], name, x.length, false) as Float64Array;
+      if (x instanceof Float32Array) for (let i = 0; i < x.length; i++) moved[i] = Math.fround(x[i]! + delta * v[i]!) - x[i]!;
+      else for (let i = 0; i < x.length; i++) moved[i] = x[i]! + delta * v[i]! - x[i]!;
+      displacement[name] = moved;
+    }
+    return displacement;
+  }
+}
+
+/** buffers' array for `name`, made on first use: float32 or float64, of `length`. */
+function buffer(buffers: Map<string, FloatArray>, name: string, length: number, float32: boolean): FloatArray {
+  let b = buffers.get(name);
+  if (b === undefined) buffers.set(name, (b = float32 ? new Float32Array(length) : new Float64Array(length)));
+  return b;
 }
 
 interface Central {
@@ -565,7 +598,7 @@ export function fullReport(problem: FdProblem, options: Partial<FdOptions>, elem
  * The analytic gradient of one tensor, each element raised to `power` with its sign kept (1: g
  * itself; 2: g·|g|), as a unit direction (zero elsewhere); null where it is all zero.
  */
-function gradientDirection(problem: FdProblem, name: string, power: 1 | 2): NamedTensors | null {
+function gradientDirection(problem: DirectionSource, name: string, power: 1 | 2): NamedTensors | null {
   const g = problem.analytic[name]!.data;
   // Where every nonzero element has one magnitude, g·|g| is g's own direction again: no new check.
   if (power === 2 && new Set(Array.from(g, Math.abs).filter((m) => m !== 0)).size <= 1) return null;
@@ -581,7 +614,7 @@ function gradientDirection(problem: FdProblem, name: string, power: 1 | 2): Name
  * A random unit direction over all elements (within one tensor, if given): random signs over
  * √P, reproducible from the seed (Note [A random direction meets the gradient's error at random]).
  */
-function randomDirection(problem: FdProblem, random: () => number, only?: string): NamedTensors {
+function randomDirection(problem: DirectionSource, random: () => number, only?: string): NamedTensors {
   const reached = Object.entries(problem.point).filter(([name]) => only === undefined || name === only);
   const size = reached.reduce((n, [, t]) => n + t.data.length, 0);
   const direction: NamedTensors = {};
@@ -701,13 +734,13 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
  * every direction's nine-point table first, then each judged by its own noise or the directions'
  * pooled noise, whichever is larger. A direction whose steps cross a kink goes the worst-case way.
  */
-function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly { group: string | undefined; v: NamedTensors; random: boolean }[], h0: number, options: FdOptions): FdDirectionCheck[] {
+function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly PlannedDirection[], h0: number, options: FdOptions): FdDirectionCheck[] {
   // Like elements, a direction whose steps cross a kink tries smaller steps before it gives up.
   const probeAt = (v: NamedTensors, h: number) => {
     const full = directionProbe(p, problem, base, v, h);
     const half = directionProbe(p, problem, base, v, h / 2);
     if (full.crossed || half.crossed) return null;
-    const quarter = [-3, -1, 1, 3].map((j) => p.along(v, (j * h) / 4).evaluation);
+    const quarter = QUARTERS.map((j) => p.along(v, (j * h) / 4).evaluation);
     if (quarter.some((e) => e.branches !== base.branches)) return null;
     const table = [full.fMinus, quarter[0]!.value, half.fMinus, quarter[1]!.value, base.value, quarter[2]!.value, half.fPlus, quarter[3]!.value, full.fPlus];
     return { h, full, half, noise: differenceTableNoise(table) };
@@ -780,32 +813,130 @@ function gradientErrorReach(problem: FdProblem, alpha: number, only?: string): n
   return Math.sqrt(squares) * Math.sqrt((2 * Math.log(2 / alpha)) / count);
 }
 
+// Note [Directions on two threads]
+// A directional check's cost is its evaluations: f at the point, then at x ± h·v along every
+// direction (and, with measured thresholds, at ±h/2, ±h/4 and ±3h/4 too), before any of them is
+// judged. Which directions and steps these are depends only on the point, the analytic gradient
+// (the directions within a tensor start from it) and the options, never on the error bounds. So
+// these first evaluations can be made ahead, in another thread, while this one computes the
+// bounds (src/fd/parallel.ts), and handed to the check, which then takes each where it would
+// have computed it. The same code evaluates the same objective at the same points, so every
+// value is the one a single thread computes, bit for bit, and so is the report. Anything beyond
+// the first steps (a second step where the first does not settle the verdict, a retry across a
+// kink, the fall-back to every element) is computed by the check itself.
+
+/** What the directions and the evaluations along them depend on. */
+export type DirectionSource = Pick<FdProblem, 'dtype' | 'point' | 'analytic' | 'objective'>;
+
+/** A direction of a directional check: the tensor it lies in (over the model: undefined), and whether it is random. */
+interface PlannedDirection {
+  readonly group: string | undefined;
+  readonly v: NamedTensors;
+  readonly random: boolean;
+}
+
+/** The quarter steps of a measured direction's nine-point table, in units of h/4. */
+const QUARTERS = [-3, -1, 1, 3] as const;
+
+/** The directions a directional check takes, its first step, and every step it takes along each before judging any (Note [Directions on two threads]). */
+export interface DirectionPlan {
+  readonly h0: number;
+  readonly measured: boolean;
+  readonly vs: readonly PlannedDirection[];
+  readonly firstSteps: readonly number[];
+}
+
+/** A directional check's plan, for these options; the same for the same point, gradient and options, in any thread. */
+export function planDirections(problem: DirectionSource, options: Partial<FdOptions> = {}): DirectionPlan {
+  const opts: FdOptions = { ...DEFAULT_FD_OPTIONS, ...options };
+  const random = seededRandom(opts.seed);
+  // Along a direction the variable is t in f(θ + t·v), and t = 0: the auto step is ∛u unscaled.
+  // (Rounding θ + t·v costs nothing: ⟨g, δ⟩ uses the displacement each element actually took.)
+  const h0 = opts.step === 'auto' ? autoStep(problem.dtype, 0) : opts.step;
+  const measured = thresholdModel(problem.dtype, opts) === 'measured';
+  const perTensor = opts.directionsPer === 'tensor' || (opts.directionsPer === 'auto' && measured);
+  const groups = perTensor ? Object.keys(problem.point) : [undefined];
+  // Within a tensor, the first two directions are the analytic gradient's own, and g·|g| (Note [Directions within a tensor]).
+  const vs = groups.flatMap((group) => {
+    const along = group === undefined ? [] : [gradientDirection(problem, group, 1), gradientDirection(problem, group, 2)].filter((v) => v !== null).slice(0, opts.directions);
+    const random_ = Array.from({ length: opts.directions - along.length }, () => ({ group, v: randomDirection(problem, random, group), random: true }));
+    return [...along.map((v) => ({ group, v, random: false })), ...random_];
+  });
+  // The steps as directionProbe and measuredDirections compute them, so that each is the same number.
+  const half = [h0 / 2, -(h0 / 2)];
+  const firstSteps = measured ? [h0, -h0, ...half, ...QUARTERS.map((j) => (j * h0) / 4)] : opts.truncation === 'always' ? [h0, -h0, ...half] : [h0, -h0];
+  return { h0, measured, vs, firstSteps };
+}
+
+/** How many evaluations a directional check makes before judging any: the point, and each first step along each direction. */
+export function directionJobs({ vs, firstSteps }: DirectionPlan): number {
+  return 1 + vs.length * firstSteps.length;
+}
+
+/**
+ * Makes a directional check's first evaluations ahead (Note [Directions on two threads]), taking
+ * jobs from a counter shared with other threads until none are left: job 0 is the point itself,
+ * job 1 + k·S + s the s-th of the S first steps along direction k. Returns each job it made.
+ */
+export function evaluateAhead(problem: DirectionSource, plan: DirectionPlan, counter: Int32Array): [number, Evaluation][] {
+  const { vs, firstSteps } = plan;
+  const jobs = directionJobs(plan);
+  const p = new Perturber(problem);
+  const made: [number, Evaluation][] = [];
+  try {
+    for (let job = Atomics.add(counter, 0, 1); job < jobs; job = Atomics.add(counter, 0, 1)) {
+      const k = Math.floor((job - 1) / firstSteps.length);
+      made.push([job, job === 0 ? p.base() : p.along(vs[k]!.v, firstSteps[(job - 1) % firstSteps.length]!).evaluation]);
+    }
+  } catch (err) {
+    // One thread's error ends the work: the others take no further job.
+    Atomics.store(counter, 0, jobs);
+    throw err;
+  }
+  return made;
+}
+
+/** Directional evaluations made ahead (Note [Directions on two threads]): the plan of this problem and options, and what evaluateAhead made of it, by job. */
+export interface MadeAhead {
+  readonly plan: DirectionPlan;
+  readonly evaluations: ReadonlyMap<number, Evaluation>;
+}
+
 /** Checks an analytic gradient against finite differences of the objective. */
 export function finiteDifferenceCheck(problem: FdProblem, options: Partial<FdOptions> = {}): FdReport {
+  return checkWith(problem, options, undefined);
+}
+
+/** finiteDifferenceCheck in directional mode with the evaluations made ahead (Note [Directions on two threads]): the same report. */
+export function directionalCheckWith(problem: FdProblem, options: Partial<FdOptions>, ahead: MadeAhead): FdReport {
+  return checkWith(problem, { ...options, mode: 'directional' }, ahead);
+}
+
+function checkWith(problem: FdProblem, options: Partial<FdOptions>, ahead: MadeAhead | undefined): FdReport {
   const opts: FdOptions = { ...DEFAULT_FD_OPTIONS, ...options };
   // A check over no element proves nothing; it is bad input, not a pass.
   if (Object.values(problem.point).every((t) => t.data.length === 0)) throw new RangeError('the problem has no elements to perturb: nothing to check');
   const p = new Perturber(problem);
+  const plan = opts.mode !== 'directional' ? null : ahead?.plan ?? planDirections(problem, opts);
+  if (plan !== null && ahead !== undefined) {
+    const { vs, firstSteps } = plan;
+    vs.forEach(({ v }, k) => {
+      const byStep = new Map<number, Evaluation>();
+      firstSteps.forEach((step, s) => {
+        const known = ahead.evaluations.get(1 + k * firstSteps.length + s);
+        if (known !== undefined) byStep.set(step, known);
+      });
+      p.remember(ahead.evaluations.get(0), v, byStep);
+    });
+  }
   const base = p.base();
   let elements: FdElementCheck[] = [];
   let directions: FdDirectionCheck[] = [];
   let fellBack = false;
-  if (opts.mode === 'full') {
+  if (plan === null) {
     elements = fullCheck(p, problem, base, opts);
   } else {
-    const random = seededRandom(opts.seed);
-    // Along a direction the variable is t in f(θ + t·v), and t = 0: the auto step is ∛u unscaled.
-    // (Rounding θ + t·v costs nothing: ⟨g, δ⟩ uses the displacement each element actually took.)
-    const h0 = opts.step === 'auto' ? autoStep(problem.dtype, 0) : opts.step;
-    const measured = thresholdModel(problem.dtype, opts) === 'measured';
-    const perTensor = opts.directionsPer === 'tensor' || (opts.directionsPer === 'auto' && measured);
-    const groups = perTensor ? Object.keys(problem.point) : [undefined];
-    // Within a tensor, the first two directions are the analytic gradient's own, and g·|g| (Note [Directions within a tensor]).
-    const vs = groups.flatMap((group) => {
-      const along = group === undefined ? [] : [gradientDirection(problem, group, 1), gradientDirection(problem, group, 2)].filter((v) => v !== null).slice(0, opts.directions);
-      const random_ = Array.from({ length: opts.directions - along.length }, () => ({ group, v: randomDirection(problem, random, group), random: true }));
-      return [...along.map((v) => ({ group, v, random: false })), ...random_];
-    });
+    const { h0, measured, vs } = plan;
     directions = (measured
       ? measuredDirections(p, problem, base, vs, h0, opts)
       : vs.map(({ group, v }, k) => ({ ...checkDirection(p, problem, base, v, k, h0, opts.truncation), ...(group === undefined ? {} : { tensor: group }) }))).map((d) => nonFiniteFails(d, base.value));

@@ -1,13 +1,13 @@
 import type { GoldenCase } from '../golden/load.ts';
 import { modelBounds, objectiveError } from '../model/bounds.ts';
-import { branchFingerprint, forward, runModel, type ModelInputs } from '../model/sequential.ts';
+import { branchFingerprint, castForward, forward, forwardOfCast, runModel, type ModelInputs, type ModelRun } from '../model/sequential.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { gradKey } from '../results/keys.ts';
-import type { DType } from '../tensor/dtype.ts';
+import { dtypeOf, type DType } from '../tensor/dtype.ts';
 import { cast, type NamedTensors } from '../tensor/tensor.ts';
 import { IEEE, type ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { totals } from '../tolerance/errorBound.ts';
-import type { Evaluation, FdProblem } from './engine.ts';
+import type { Evaluation, FdProblem, Objective } from './engine.ts';
 import { IncrementalModel } from './incrementalModel.ts';
 
 /**
@@ -37,12 +37,17 @@ export function modelProblem(golden: GoldenCase, dtype: DType, analyticOverride?
 
 /** modelProblem's parts: the TS run, its bounds, and the gradient to check; any model and inputs, a golden's or not. */
 export function modelProblemData(model: Pick<GoldenCase, 'spec' | 'inputs'>, dtype: DType, analyticOverride?: NamedTensors, arithmetic: ArithmeticModel = IEEE): ModelProblemData {
+  return problemDataOfRun(model, runModel(model.spec, model.inputs, dtype), dtype, analyticOverride, arithmetic);
+}
+
+/** modelProblemData from the TS run already made, in `dtype`: its bounds, and the gradient to check. */
+export function problemDataOfRun(model: Pick<GoldenCase, 'spec' | 'inputs'>, run: ModelRun, dtype: DType, analyticOverride?: NamedTensors, arithmetic: ArithmeticModel = IEEE): ModelProblemData {
   const { spec, inputs } = model;
-  const run = runModel(spec, inputs, dtype);
   const sides = [dtype, 'exact'] as const;
   // The loss's and the gradient's worst-case bounds, for the arithmetic they are taken to run on.
   const models = [arithmetic, IEEE] as const;
-  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: run.fwd.inputs, sides, models });
+  // Only totals: finite differences never show a gradient bound's parts (Note [Totals only]).
+  const bounds = modelBounds({ fwd: run.fwd, bwd: run.bwd, stored: run.fwd.inputs, sides, models, totalsOnly: true });
   const names = ['x', ...Object.keys(inputs.params)];
   return {
     spec,
@@ -57,13 +62,7 @@ export function modelProblemData(model: Pick<GoldenCase, 'spec' | 'inputs'>, dty
 /** The problem itself: the objective over x and the parameters, and its one-element steps. */
 export function problemFromData(data: ModelProblemData): FdProblem {
   const { spec, inputs, dtype } = data;
-  const point: NamedTensors = { x: cast(inputs.x, dtype) };
-  for (const [name, t] of Object.entries(inputs.params)) point[name] = cast(t, dtype);
-  const objective = (p: NamedTensors): Evaluation => {
-    const { x, ...params } = p;
-    const fwd = forward(spec, { ...inputs, x: x!, params }, dtype);
-    return { value: fwd.objective, branches: branchFingerprint(fwd) };
-  };
+  const { point, objective } = modelObjective(spec, inputs, dtype);
   // One-element steps re-evaluate only what the element reaches, bit-identically (Note [Re-evaluating only what a perturbation changes]).
   // Built on the first step: directional mode never takes one.
   let incremental: IncrementalModel | undefined;
@@ -76,4 +75,29 @@ export function problemFromData(data: ModelProblemData): FdProblem {
     analytic: data.analytic,
     analyticError: data.analyticError,
   };
+}
+
+/** The objective over x and the parameters, and the point it is differentiated at, in `dtype`. */
+export function modelObjective(spec: ModelSpec, inputs: ModelInputs, dtype: DType): { point: NamedTensors; objective: Objective } {
+  const point: NamedTensors = { x: cast(inputs.x, dtype) };
+  for (const [name, t] of Object.entries(inputs.params)) point[name] = cast(t, dtype);
+  // Checked and rounded once: an evaluation at a point laid out as this one (the engine's always
+  // is) reads its arrays as they are; any other point is checked and rounded as forward does.
+  const fixed = castForward(spec, inputs, dtype);
+  const objective = (p: NamedTensors): Evaluation => {
+    const { x, ...params } = p;
+    const fwd = laidOutAs(p, point, dtype) ? forwardOfCast(spec, { ...fixed, x: x!, params }, dtype) : forward(spec, { ...inputs, x: x!, params }, dtype);
+    return { value: fwd.objective, branches: branchFingerprint(fwd) };
+  };
+  return { point, objective };
+}
+
+/** Whether p has the same tensors as `like`, of the same shapes, held in `dtype`. */
+function laidOutAs(p: NamedTensors, like: NamedTensors, dtype: DType): boolean {
+  const names = Object.keys(like);
+  if (Object.keys(p).length !== names.length) return false;
+  return names.every((name) => {
+    const [t, l] = [p[name], like[name]!];
+    return t !== undefined && dtypeOf(t.data) === dtype && t.shape.length === l.shape.length && t.shape.every((d, k) => d === l.shape[k]) && t.data.length === l.data.length;
+  });
 }

@@ -3,8 +3,13 @@ import { Worker } from 'node:worker_threads';
 import type { GoldenCase } from '../golden/load.ts';
 import type { DType } from '../tensor/dtype.ts';
 import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
-import { elementChecker, elementRefs, finiteDifferenceCheck, fullReport, StepTooSmall, type ElementRef, type FdElementCheck, type FdOptions, type FdReport } from './engine.ts';
-import { modelProblemData, problemFromData, type ModelProblemData } from './modelProblem.ts';
+import { runModel, type ModelInputs } from '../model/sequential.ts';
+import type { ModelSpec } from '../model/spec.ts';
+import {
+  directionalCheckWith, directionJobs, elementChecker, elementRefs, evaluateAhead, finiteDifferenceCheck, fullReport, planDirections, StepTooSmall,
+  type DirectionPlan, type ElementRef, type Evaluation, type FdElementCheck, type FdOptions, type FdReport,
+} from './engine.ts';
+import { modelObjective, modelProblemData, problemDataOfRun, problemFromData, type ModelProblemData } from './modelProblem.ts';
 
 // Note [Full mode on every core]
 // Elements are independent, so full mode splits them between this thread and worker threads.
@@ -28,13 +33,31 @@ import { modelProblemData, problemFromData, type ModelProblemData } from './mode
 /** Elements per chunk: small enough to balance the threads, large enough that the counter costs nothing. */
 const CHUNK = 32;
 
-/** What a worker needs: the problem's recipe, the elements, and the shared chunk counter. */
-export interface WorkerTask {
+/** A full-mode task: the problem's recipe, the elements, and the shared chunk counter. */
+export interface ElementsTask {
+  readonly kind: 'elements';
   readonly problem: ModelProblemData;
   readonly options: Partial<FdOptions>;
   readonly refs: readonly ElementRef[];
   readonly counter: SharedArrayBuffer;
 }
+
+/**
+ * A directional task (Note [Directions on two threads]): the objective's recipe and the shared
+ * job counter. The worker computes the gradient that leads the directions within a tensor itself,
+ * if they need it, so that the task is sent before this thread has run the model.
+ */
+export interface DirectionsTask {
+  readonly kind: 'directions';
+  readonly spec: ModelSpec;
+  readonly inputs: ModelInputs;
+  readonly dtype: DType;
+  readonly options: Partial<FdOptions>;
+  readonly counter: SharedArrayBuffer;
+}
+
+/** What a worker is asked to do. */
+export type WorkerTask = ElementsTask | DirectionsTask;
 
 /** A worker's answer: its element checks by position in `refs`, its evaluations, and those of each tensor's pooled noise. */
 export interface WorkerResult {
@@ -69,17 +92,20 @@ export function stopChunks(counter: Int32Array, elements: number): void {
 }
 
 /**
- * Full-mode finite differences of a golden's model on `threads` threads (default: every core),
- * the same report a single-threaded finiteDifferenceCheck gives. Other modes run here, in one thread.
+ * Finite differences of a golden's model on `threads` threads (default: every core), the same
+ * report a single-threaded finiteDifferenceCheck gives: full mode splits the elements (Note [Full
+ * mode on every core]), directional mode makes its first evaluations in a warm worker while this
+ * thread computes the error bounds (Note [Directions on two threads]).
  */
-export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options: Partial<FdOptions> = {}, threads = availableParallelism(), arithmetic?: ArithmeticModel): Promise<FdReport> {
+export async function goldenCheck(golden: GoldenCase, dtype: DType, options: Partial<FdOptions> = {}, threads = availableParallelism(), arithmetic?: ArithmeticModel): Promise<FdReport> {
+  if (options.mode === 'directional') return directionalCheck(golden, dtype, options, threads, arithmetic);
   const data = modelProblemData(golden, dtype, undefined, arithmetic);
   const problem = problemFromData(data);
   const refs = elementRefs(problem, options);
-  if ((options.mode ?? 'full') !== 'full' || threads <= 1 || refs.length <= CHUNK) return finiteDifferenceCheck(problem, options);
+  if (threads <= 1 || refs.length <= CHUNK) return finiteDifferenceCheck(problem, options);
   const counter = new SharedArrayBuffer(4);
-  const task: WorkerTask = { problem: data, options, refs, counter };
-  const workers = Array.from({ length: threads - 1 }, () => runWorker(task));
+  const task: ElementsTask = { kind: 'elements', problem: data, options, refs, counter };
+  const workers = Array.from({ length: threads - 1 }, () => runWorker<WorkerResult>(task));
   // This thread takes chunks too, while the workers start up.
   let own: WorkerResult;
   try {
@@ -99,11 +125,44 @@ export async function goldenFullCheck(golden: GoldenCase, dtype: DType, options:
   return fullReport(problem, options, elements, evaluations);
 }
 
+/**
+ * Directional mode with a warm worker making the first evaluations alongside this thread, which
+ * first computes the bounds (Note [Directions on two threads]). A worker that would have to start
+ * first costs more than the whole check (Note [Warm workers]): with none idle, the check runs
+ * here alone, and starts one in the background for the next call.
+ */
+async function directionalCheck(golden: GoldenCase, dtype: DType, options: Partial<FdOptions>, threads: number, arithmetic?: ArithmeticModel): Promise<FdReport> {
+  const worker = threads > 1 ? idle.pop() : undefined;
+  if (worker === undefined) {
+    if (threads > 1) idle.push(spawnWorker());
+    return finiteDifferenceCheck(problemFromData(modelProblemData(golden, dtype, undefined, arithmetic)), options);
+  }
+  const { spec, inputs } = golden;
+  const counter = new SharedArrayBuffer(4);
+  const theirs = runWorker<[number, Evaluation][]>({ kind: 'directions', spec, inputs, dtype, options, counter }, worker);
+  let data: ModelProblemData;
+  let own: [number, Evaluation][];
+  let plan: DirectionPlan | undefined;
+  try {
+    const run = runModel(spec, inputs, dtype);
+    const source = { dtype, analytic: run.bwd.grads, ...modelObjective(spec, inputs, dtype) };
+    plan = planDirections(source, options);
+    data = problemDataOfRun(golden, run, dtype, undefined, arithmetic);
+    own = evaluateAhead(source, plan, new Int32Array(counter));
+  } catch (err) {
+    // The worker stops at its next job (without a plan of our own, once it has made them all).
+    if (plan !== undefined) Atomics.store(new Int32Array(counter), 0, directionJobs(plan));
+    await Promise.allSettled([theirs]);
+    throw err;
+  }
+  return directionalCheckWith(problemFromData(data), options, { plan, evaluations: new Map([...own, ...(await theirs)]) });
+}
+
 /** Idle workers, compiled by earlier calls (Note [Warm workers]). */
 const idle: Worker[] = [];
 
 /** What a worker posts back: its result, or the error its task threw. */
-export type WorkerReply = { readonly result: WorkerResult } | { readonly error: { readonly name: string; readonly message: string } };
+export type WorkerReply = { readonly result: WorkerResult | [number, Evaluation][] } | { readonly error: { readonly name: string; readonly message: string } };
 
 function spawnWorker(): Worker {
   // From source (tsx, vitest) the worker is a .ts file and needs tsx's loader; from dist, plain JS.
@@ -122,10 +181,11 @@ function spawnWorker(): Worker {
   return worker;
 }
 
-function runWorker(task: WorkerTask): Promise<WorkerResult> {
+/** Runs a task in `given`, else an idle worker, else a new one. */
+function runWorker<R>(task: WorkerTask, given?: Worker): Promise<R> {
   return new Promise((resolve, reject) => {
     // Inside the promise: a worker that cannot even start rejects this call instead of throwing past the others.
-    const worker = idle.pop() ?? spawnWorker();
+    const worker = given ?? idle.pop() ?? spawnWorker();
     worker.ref();
     const settle = (): void => {
       worker.off('message', onMessage);
@@ -136,7 +196,7 @@ function runWorker(task: WorkerTask): Promise<WorkerResult> {
       settle();
       worker.unref();
       idle.push(worker);
-      if ('result' in reply) resolve(reply.result);
+      if ('result' in reply) resolve(reply.result as R);
       // A task's StepTooSmall arrives as plain data: give it back its class, as a single thread throws it.
       else reject(reply.error.name === 'StepTooSmall' ? new StepTooSmall(reply.error.message) : Object.assign(new Error(reply.error.message), { name: reply.error.name }));
     };

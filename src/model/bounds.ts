@@ -2,7 +2,7 @@ import { lossOp, moduleOp } from '../ops/registry.ts';
 import { floatTarget } from '../ops/types.ts';
 import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { totals, type ErrorBound } from '../tolerance/errorBound.ts';
+import { collapsed, totals, type ErrorBound } from '../tolerance/errorBound.ts';
 import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { inputDifference, Roundoffs, type Sides } from '../tolerance/roundoff.ts';
 import { moduleParams, type BackwardTrace, type ForwardTrace, type ModelInputs } from './sequential.ts';
@@ -32,7 +32,23 @@ export interface BoundRequest {
   readonly sideResults?: readonly [Results | null, Results | null];
   /** Each side's arithmetic (Note [Arithmetic models]); IEEE on both by default. */
   readonly models?: readonly [ArithmeticModel, ArithmeticModel];
+  /** Only each bound's total is wanted, not its parts (Note [Totals only]). */
+  readonly totalsOnly?: boolean;
 }
+
+// Note [Totals only]
+// Finite differences need each gradient element's bound as one number, never its parts. Every
+// rule is linear in its inputs' parts with the same coefficients for every part (a part's
+// |ΔA|·|B| in a product, the slope times the input's part in an elementwise function) and adds
+// its own errors to a part of its choosing; so the sum of the parts propagates as one part does,
+// and a bound carried as its total alone, in the arithmetic part, ends up at the same total. Where
+// a product's operands carry several parts, that saves a pass over k per part: productBound then
+// gathers the magnitudes and every part into one sum per output (src/tolerance/product.ts). The
+// totals agree with the split bounds' to the rounding of the bound arithmetic itself, except at a
+// branch of an elementwise op where the sides may differ: there the split rule takes the larger
+// branch's error part by part, Σ_p max(a_p, b_p), and the total rule the larger total,
+// max(Σ_p a_p, Σ_p b_p), which is never more and still bounds whichever branch was taken. The
+// target's and lossGrad's bounds are not collapsed: the loss rules read them as inputRounding.
 
 /** The bound of |side A − side B| for every tensor a run produces, by the run's own keys. */
 export type Bounds = ReadonlyMap<TensorKey, ErrorBound>;
@@ -42,8 +58,10 @@ const shaped = (bound: ErrorBound, like: Tensor): ErrorBound => ({ ...bound, sha
 export function modelBounds(req: BoundRequest): Bounds {
   const { fwd, bwd, stored, sides } = req;
   const { spec } = fwd;
-  const r = new Roundoffs(sides, req.models);
-  const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, inputDifference(t, sides)]));
+  const r = new Roundoffs(sides, req.models, !req.totalsOnly);
+  // Each bound a module receives, as its parts or as its total alone (Note [Totals only]).
+  const carried = req.totalsOnly ? collapsed : (bound: ErrorBound) => bound;
+  const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, carried(inputDifference(t, sides))]));
   const [a, b] = req.sideResults ?? [null, null];
   // Module 0's input is x, which both sides read from the same stored values.
   const onSides = (i: number): readonly [Tensor | undefined, Tensor | undefined] => (i === 0 ? [undefined, undefined] : [a?.get(outKey(i - 1)), b?.get(outKey(i - 1))]);
@@ -60,10 +78,10 @@ export function modelBounds(req: BoundRequest): Bounds {
   const bounds = new Map<TensorKey, ErrorBound>();
   // Forward, module by module.
   const inputBounds: ErrorBound[] = [];
-  let hBound = inputDifference(stored.x, sides);
+  let hBound = carried(inputDifference(stored.x, sides));
   spec.modules.forEach((m, i) => {
     inputBounds.push(hBound);
-    hBound = moduleOp(m).forwardBound({ ...contexts[i]!, inputBound: hBound });
+    hBound = carried(moduleOp(m).forwardBound({ ...contexts[i]!, inputBound: hBound }));
     bounds.set(outKey(i), hBound);
   });
   const float = floatTarget(stored.target);
@@ -73,16 +91,16 @@ export function modelBounds(req: BoundRequest): Bounds {
     spec: spec.loss, logits: fwd.logits, logitsBound: hBound, saved: fwd.lossSaved, value: fwd.loss, target: fwd.inputs.target, targetBound,
     lossGrad: fwd.inputs.lossGrad ?? null, lossGradBound, r,
   });
-  bounds.set(LOSS_KEY, loss.loss);
+  bounds.set(LOSS_KEY, carried(loss.loss));
   bounds.set(LOGITS_KEY, hBound);
   // Backward, in reverse.
   const grads = new Map<string, ErrorBound>();
-  let dOutBound = loss.dLogits;
+  let dOutBound = carried(loss.dLogits);
   for (let i = spec.modules.length - 1; i >= 0; i--) {
     const m = spec.modules[i]!;
     const back = moduleOp(m).backwardBound({ ...contexts[i]!, inputBound: inputBounds[i]!, dOut: bwd.modules[i]!.dOut, dOutBound });
-    for (const [suffix, g] of Object.entries(back.dParams)) grads.set(`${i}.${suffix}`, g);
-    dOutBound = back.dInput;
+    for (const [suffix, g] of Object.entries(back.dParams)) grads.set(`${i}.${suffix}`, carried(g));
+    dOutBound = carried(back.dInput);
   }
   grads.set('x', dOutBound);
   // Gradients in the order the run produced them, shaped like the tensors they bound.

@@ -98,6 +98,12 @@ export function checkInputs(spec: ModelSpec, inputs: ModelInputs): void {
   }
 }
 
+/** The inputs checked against `spec` and rounded to `dtype` (copies), ready for forwardOfCast. */
+export function castForward(spec: ModelSpec, inputs: ModelInputs, dtype: DType): ModelInputs {
+  checkInputs(spec, inputs);
+  return castInputs(inputs, dtype);
+}
+
 function castInputs(inputs: ModelInputs, dtype: DType): ModelInputs {
   const params = Object.fromEntries(Object.entries(inputs.params).map(([name, t]) => [name, cast(t, dtype)]));
   const float = floatTarget(inputs.target);
@@ -123,7 +129,14 @@ export function moduleParams<T>(byName: Readonly<Record<string, T>>, i: number):
 /** Forward pass in `dtype`; inputs are first rounded to it (exact when they are already). */
 export function forward(spec: ModelSpec, rawInputs: ModelInputs, dtype: DType): ForwardTrace {
   checkInputs(spec, rawInputs);
-  const inputs = castInputs(rawInputs, dtype);
+  return forwardOfCast(spec, castInputs(rawInputs, dtype), dtype);
+}
+
+/**
+ * forward on inputs already checked against `spec` and held in `dtype`, used as they are (not
+ * copied): what finite differences evaluate thousands of times (castForward makes such inputs).
+ */
+export function forwardOfCast(spec: ModelSpec, inputs: ModelInputs, dtype: DType): ForwardTrace {
   const modules: ModuleTrace[] = [];
   let h = inputs.x;
   spec.modules.forEach((m, i) => {

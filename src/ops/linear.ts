@@ -434,30 +434,20 @@ export interface LinearGrads {
  *   ∂L/∂b = Σ_b dz    [out]     (a sum over the batch)
  */
 export function linearBackward(dz: Tensor, a: Tensor, weight: Tensor, hasBias: boolean, dtype: DType): LinearGrads {
-  const round = rounderFor(dtype);
   const [batch = 0, n = 0] = a.shape;
   const out = weight.shape[0] ?? 0;
-  // Each sum runs over its index in ascending order (j for ∂L/∂a, b for ∂L/∂W), a whole row of
-  // sums advancing together: the innermost loops then walk rows of W and a, not columns.
+  // Each sum runs over its index in ascending order from 0 (j for ∂L/∂a, b for ∂L/∂W and ∂L/∂b),
+  // which is what the forward kernels compute for rows against rows without a bias: ∂L/∂a is dz's
+  // rows against Wᵀ's, ∂L/∂W is dzᵀ's against aᵀ's (Note [Four dot products at once]).
+  const rows = dtype === 'float32' ? rowsFloat32 : rowsFloat64;
   const input = tensor(dtype, [batch, n]);
-  for (let b = 0; b < batch; b++) {
-    const row = b * n;
-    for (let j = 0; j < out; j++) {
-      const g = dz.data[b * out + j]!;
-      for (let k = 0; k < n; k++) input.data[row + k] = round(input.data[row + k]! + round(g * weight.data[j * n + k]!));
-    }
-  }
+  rows(dz.data, transposed(weight.data, out, n, dtype), null, input.data, batch, out, n, null, 0, null, null);
   const dWeight = tensor(dtype, [out, n]);
-  for (let j = 0; j < out; j++) {
-    const row = j * n;
-    for (let b = 0; b < batch; b++) {
-      const g = dz.data[b * out + j]!;
-      for (let k = 0; k < n; k++) dWeight.data[row + k] = round(dWeight.data[row + k]! + round(g * a.data[b * n + k]!));
-    }
-  }
+  rows(transposed(dz.data, batch, out, dtype), transposed(a.data, batch, n, dtype), null, dWeight.data, out, batch, n, null, 0, null, null);
   let dBias: Tensor | null = null;
   if (hasBias) {
     dBias = tensor(dtype, [out]);
+    const round = rounderFor(dtype);
     for (let j = 0; j < out; j++) {
       let acc = 0;
       for (let b = 0; b < batch; b++) acc = round(acc + dz.data[b * out + j]!);
@@ -465,6 +455,13 @@ export function linearBackward(dz: Tensor, a: Tensor, weight: Tensor, hasBias: b
     }
   }
   return { input, weight: dWeight, bias: dBias };
+}
+
+/** The transpose of a rows × cols matrix, in the same precision (a copy: no value changes). */
+function transposed(m: FloatArray, rows: number, cols: number, dtype: DType): FloatArray {
+  const t = allocate(dtype, rows * cols);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) t[k * rows + i] = m[i * cols + k]!;
+  return t;
 }
 
 /** torch.nn.Linear: the weight [out, in] and, with `bias`, the bias [out]. */

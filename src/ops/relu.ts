@@ -73,10 +73,13 @@ export const relu: ModuleOp<ReluSpec> = {
   forwardBound(ctx) {
     const sides = reluSides(ctx);
     const zBound = ctx.inputBound;
-    const out = zeroBound(zBound.shape, zBound.parts.arithmetic.length);
-    for (let i = 0; i < out.parts.arithmetic.length; i++) {
-      if (sides.bothClosed(i)) continue; // both outputs are exactly 0
-      for (const part of BOUND_PARTS) out.parts[part][i] = zBound.parts[part][i]!;
+    const n = zBound.parts.arithmetic.length;
+    const open = new Uint8Array(n);
+    for (let i = 0; i < n; i++) open[i] = sides.bothClosed(i) ? 0 : 1; // where closed, both outputs are exactly 0
+    const out = zeroBound(zBound.shape, n);
+    for (const part of BOUND_PARTS) {
+      const [from, into] = [zBound.parts[part], out.parts[part]];
+      for (let i = 0; i < n; i++) if (open[i] === 1) into[i] = from[i]!;
     }
     return out;
   },
@@ -84,13 +87,16 @@ export const relu: ModuleOp<ReluSpec> = {
   backwardBound(ctx) {
     const sides = reluSides(ctx);
     const { dOut, dOutBound } = ctx;
-    const out: ErrorBound = zeroBound(dOut.shape, dOut.data.length);
-    for (let i = 0; i < dOut.data.length; i++) {
-      const flipped = sides.mayDiffer(i);
-      if (!flipped && sides.bothClosed(i)) continue; // both sides pass exactly 0
-      for (const part of BOUND_PARTS) out.parts[part][i] = dOutBound.parts[part][i]!;
-      if (flipped) out.parts.branch[i]! += Math.abs(dOut.data[i]!);
+    const n = dOut.data.length;
+    const out: ErrorBound = zeroBound(dOut.shape, n);
+    // 0: both sides pass exactly 0; 1: both pass ∂L/∂h; 2: the sides' branches may differ.
+    const state = new Uint8Array(n);
+    for (let i = 0; i < n; i++) state[i] = sides.mayDiffer(i) ? 2 : sides.bothClosed(i) ? 0 : 1;
+    for (const part of BOUND_PARTS) {
+      const [from, into] = [dOutBound.parts[part], out.parts[part]];
+      for (let i = 0; i < n; i++) if (state[i] !== 0) into[i] = from[i]!;
     }
+    for (let i = 0; i < n; i++) if (state[i] === 2) out.parts.branch[i]! += Math.abs(dOut.data[i]!);
     return { dInput: out, dParams: {} };
   },
   piece: (_spec, x) => (x > 0 ? 1 : 0),

@@ -51,6 +51,20 @@ export function totals(bound: ErrorBound): Float64Array {
   return out;
 }
 
+/** The same bound carried as its total alone, in the arithmetic part (Note [Totals only] in src/model/bounds.ts). */
+export function collapsed(bound: ErrorBound): ErrorBound {
+  const { elementary, inputRounding, branch } = bound.parts;
+  // Already so (a product's bound, carried as its total, is): nothing to gather.
+  if (isZero(elementary) && isZero(inputRounding) && isZero(branch)) return bound;
+  return boundFrom(bound.shape, 'arithmetic', totals(bound));
+}
+
+/** Whether every value is 0. */
+export function isZero(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) return false;
+  return true;
+}
+
 /** A bound of zero in every part, for one value. */
 export function zeroParts(): Record<BoundPart, number> {
   return { arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 };
@@ -63,5 +77,7 @@ export function addScaled(into: Record<BoundPart, number>, from: Readonly<Record
 
 /** The parts of one element, for reports. */
 export function partsAt(bound: ErrorBound, i: number): Record<BoundPart, number> {
-  return Object.fromEntries(BOUND_PARTS.map((p) => [p, bound.parts[p][i]!])) as Record<BoundPart, number>;
+  // Written out rather than built from BOUND_PARTS: rules call this once per element.
+  const { arithmetic, elementary, inputRounding, branch } = bound.parts;
+  return { arithmetic: arithmetic[i]!, elementary: elementary[i]!, inputRounding: inputRounding[i]!, branch: branch[i]! };
 }

@@ -1,4 +1,4 @@
-import { BOUND_PARTS, totals, zeroBound, type ErrorBound } from './errorBound.ts';
+import { BOUND_PARTS, isZero, totals, zeroBound, type ErrorBound } from './errorBound.ts';
 import type { Roundoffs } from './roundoff.ts';
 
 /** A matrix view into a flat array with its bound: element (i, k) at i·rowStride + k·colStride. */
@@ -16,11 +16,6 @@ export function operand(values: ArrayLike<number>, bound: ErrorBound, rowStride:
 
 /** A vector of n exact ones: Σ_b as a product. */
 export const ones = (n: number): Operand => operand(new Float64Array(n).fill(1), zeroBound([n], n), 1, 1);
-
-function isZero(values: Float64Array): boolean {
-  for (let i = 0; i < values.length; i++) if (values[i] !== 0) return false;
-  return true;
-}
 
 /** out[i·cols + k] = values[i·rowStride + k·colStride]: a strided view copied contiguous, row by row. */
 function packed(values: ArrayLike<number>, rows: number, cols: number, rowStride: number, colStride: number): Float64Array {
@@ -50,6 +45,10 @@ export function productBound(
   const g = r.gamma(terms);
   // n products and n sums at most, each possibly underflowing.
   const underflow = r.underflow(2 * terms);
+  if (!r.split) {
+    totalBound(a, b, m, n, p, g, underflow, bias, out.parts.arithmetic);
+    return out;
+  }
   // A by rows and B by columns, copied contiguous along k: every inner loop below then walks two
   // arrays in step, whatever the views' strides (a transposed gradient, a weight read as Wᵀ).
   const absA = packedAbs(a.values, m, n, a.rowStride, a.colStride);
@@ -80,6 +79,29 @@ export function productBound(
     for (let q = 0; q < m * p; q++) into[q]! += sums[q]!;
   }
   return out;
+}
+
+/**
+ * productBound's total alone (Note [Totals only] in src/model/bounds.ts), into `into`: the same
+ * terms gathered into one sum per output, (γ|A| + |ΔA|)·|B| + (|A| + |ΔA|)·|ΔB| + γ|b| + |Δb|, so
+ * one pass over k instead of one for the magnitudes and one per part.
+ */
+function totalBound(
+  a: Operand, b: Operand, m: number, n: number, p: number, g: number, underflow: number,
+  bias: { values: ArrayLike<number>; bound: ErrorBound } | null, into: Float64Array,
+): void {
+  const lead = packed(a.values, m, n, a.rowStride, a.colStride);
+  const reach = isZero(b.total) ? null : new Float64Array(m * n);
+  const aTotal = packed(a.total, m, n, a.rowStride, a.colStride);
+  for (let q = 0; q < m * n; q++) {
+    const magnitude = Math.abs(lead[q]!);
+    lead[q] = g * magnitude + aTotal[q]!;
+    if (reach !== null) reach[q] = magnitude + aTotal[q]!;
+  }
+  const biasTotal = bias === null ? null : totals(bias.bound);
+  const start = bias === null ? null : Float64Array.from({ length: p }, (_, j) => g * Math.abs(bias.values[j]!) + biasTotal![j]!);
+  const sums = sumsOfProducts(lead, packedAbs(b.values, p, n, b.colStride, b.rowStride), reach, reach === null ? null : packed(b.total, p, n, b.colStride, b.rowStride), m, n, p, start);
+  for (let q = 0; q < m * p; q++) into[q] = sums[q]! + underflow;
 }
 
 /**

@@ -45,7 +45,14 @@ export class Roundoffs {
   /** Each side's arithmetic model (an exact side's is never consulted). */
   private readonly models: readonly ArithmeticModel[];
 
-  constructor(dtypes: readonly (DType | 'exact')[], models: readonly ArithmeticModel[] = IEEE_SIDES) {
+  /**
+   * Whether bounds keep their parts apart (reports need them); false where only each bound's
+   * total is wanted, carried in the arithmetic part (Note [Totals only] in src/model/bounds.ts).
+   */
+  readonly split: boolean;
+
+  constructor(dtypes: readonly (DType | 'exact')[], models: readonly ArithmeticModel[] = IEEE_SIDES, split = true) {
+    this.split = split;
     this.us = dtypes.map((d) => (d === 'exact' ? 0 : unitRoundoff(d)));
     this.models = dtypes.map((_, k) => models[k] ?? IEEE);
     this.etas = dtypes.map((d, k) => (d === 'exact' ? 0 : this.models[k]!.flushSubnormals ? flushUnit(d) : underflowUnit(d)));
@@ -104,5 +111,8 @@ export type Sides = readonly [DType | 'exact', DType | 'exact'];
 export function inputDifference(t: Tensor, sides: Sides): ErrorBound {
   const round = (d: DType | 'exact') => rounderFor(d === 'exact' ? 'float64' : d);
   const [ra, rb] = [round(sides[0]), round(sides[1])];
-  return boundFrom(t.shape, 'inputRounding', Float64Array.from(t.data, (v) => Math.abs(ra(v) - rb(v))));
+  const gap = new Float64Array(t.data.length);
+  // Sides that hold inputs alike (the same precision, or float64 against exact) start from the same values.
+  if (ra !== rb) for (let i = 0; i < gap.length; i++) gap[i] = Math.abs(ra(t.data[i]!) - rb(t.data[i]!));
+  return boundFrom(t.shape, 'inputRounding', gap);
 }

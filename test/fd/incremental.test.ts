@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { autoStep, finiteDifferenceCheck, StepTooSmall, type FdProblem } from '../../src/fd/engine.ts';
 import { modelProblem } from '../../src/fd/modelProblem.ts';
-import { goldenFullCheck } from '../../src/fd/parallel.ts';
+import { goldenCheck } from '../../src/fd/parallel.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 import { DTYPES } from '../../src/tensor/dtype.ts';
@@ -81,7 +81,7 @@ describe('the second step only when needed (Note [The second step only when need
 describe('full mode on every core (Note [Full mode on every core])', () => {
   it('gives the report a single thread gives, element for element', async () => {
     const golden = byName('batch7-class-mean');
-    const parallel = await goldenFullCheck(golden, 'float32', {}, 2);
+    const parallel = await goldenCheck(golden, 'float32', {}, 2);
     const single = finiteDifferenceCheck(modelProblem(golden, 'float32'), {});
     expect(parallel.elements.length).toBeGreaterThan(64); // more than two chunks: both threads take some
     expect(JSON.parse(JSON.stringify(parallel))).toEqual(JSON.parse(JSON.stringify(single)));
@@ -89,8 +89,22 @@ describe('full mode on every core (Note [Full mode on every core])', () => {
 
   it('throws a step too small to take as one thread does, and its workers stay usable (Note [Warm workers])', async () => {
     const golden = byName('batch7-class-mean');
-    await expect(goldenFullCheck(golden, 'float64', { step: 1e-300 }, 2)).rejects.toThrow(StepTooSmall);
-    const again = await goldenFullCheck(golden, 'float64', {}, 2);
+    await expect(goldenCheck(golden, 'float64', { step: 1e-300 }, 2)).rejects.toThrow(StepTooSmall);
+    const again = await goldenCheck(golden, 'float64', {}, 2);
     expect(JSON.parse(JSON.stringify(again))).toEqual(JSON.parse(JSON.stringify(finiteDifferenceCheck(modelProblem(golden, 'float64'), {}))));
+  });
+});
+
+describe('directional mode on two threads (Note [Directions on two threads])', () => {
+  it.each([['batch7-class-mean'], ['wide256-class-mean'], ['tanh-mlp-f64']])('%s: the report a single thread gives, in both precisions', async (name) => {
+    const golden = byName(name);
+    // A full check first leaves warm workers (Note [Warm workers]); the directional check takes one.
+    await goldenCheck(golden, 'float64', { maxElementsPerTensor: 4 }, 2);
+    for (const dtype of DTYPES) {
+      const parallel = await goldenCheck(golden, dtype, { mode: 'directional' }, 2);
+      const single = finiteDifferenceCheck(modelProblem(golden, dtype), { mode: 'directional' });
+      expect(parallel.directions.length).toBeGreaterThan(0);
+      expect(JSON.parse(JSON.stringify(parallel))).toEqual(JSON.parse(JSON.stringify(single)));
+    }
   });
 });

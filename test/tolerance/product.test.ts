@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BOUND_PARTS, totals, zeroBound, type ErrorBound } from '../../src/tolerance/errorBound.ts';
 import { operand, productBound, type Operand } from '../../src/tolerance/product.ts';
-import { Roundoffs } from '../../src/tolerance/roundoff.ts';
+import { gamma, Roundoffs } from '../../src/tolerance/roundoff.ts';
 
 // productBound packs its operands and sums four outputs at a time; here it is held, bit for bit,
 // to the formula of docs/tolerance-policy.md §2.1 written as the plain triple loop it is.
@@ -58,6 +58,28 @@ describe('the bound of a matrix product (docs/tolerance-policy.md §2.1)', () =>
         const want = plainBound(a, b, m, n, p, n + (bias === null ? 0 : 1), r, bias);
         for (const part of BOUND_PARTS) expect(Array.from(got.parts[part])).toEqual(Array.from(want.parts[part]));
         expect(Array.from(totals(got))).toEqual(Array.from(totals(want)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('carries its total alone, when asked, to the rounding of the bound arithmetic (Note [Totals only])', () => {
+    const parts = fc.array(fc.boolean(), { minLength: 4, maxLength: 4 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.boolean(), parts, parts, fc.option(parts), (m, n, p, transposed, aParts, bParts, biasParts) => {
+        const a = operand(values(m * n, 1), someBound(m * n, aParts, 2), transposed ? 1 : n, transposed ? m : 1);
+        const b = operand(values(n * p, 3), someBound(n * p, bParts, 4), p, 1);
+        const bias = biasParts === null ? null : { values: values(p, 5), bound: someBound(p, biasParts, 6) };
+        const terms = n + (bias === null ? 0 : 1);
+        const split = totals(productBound(a, b, m, n, p, terms, new Roundoffs(['float32', 'float64']), bias));
+        const total = productBound(a, b, m, n, p, terms, new Roundoffs(['float32', 'float64'], undefined, false), bias);
+        for (const part of BOUND_PARTS) if (part !== 'arithmetic') expect(total.parts[part].every((v) => v === 0)).toBe(true);
+        // Both are float64 sums of the same nonnegative terms, each with at most 2n + 10 roundings on
+        // any term's path (n + 1 magnitudes, n per part, the products, γ, the parts' sum): each
+        // within γ_K of the exact value, so within 2γ_K of each other.
+        const slack = 2 * gamma(2 * n + 10, 2 ** -53);
+        split.forEach((want, q) => expect(Math.abs(total.parts.arithmetic[q]! - want)).toBeLessThanOrEqual(slack * want));
+        if (n > 0 || bias !== null) expect(split.some((v) => v > 0)).toBe(true);
       }),
       { numRuns: 300 },
     );
