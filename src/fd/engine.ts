@@ -257,17 +257,11 @@ class Perturber {
     }
   }
 
-  /**
-   * f at x + delta·v over every element, where v is given per tensor, and the displacement each
-   * element actually took (fl(x + delta·v) − x). The displacements are held in one of two sets of
-   * buffers, by the sign of delta, which the next step of that sign overwrites: a caller reads
-   * them before it steps the same way again (directionProbe steps once each way, then reads).
-   */
-  along(direction: NamedTensors, delta: number): { displacement: Record<string, Float64Array>; evaluation: Evaluation } {
-    const displacement = this.displacements(direction, delta);
+  /** f at fl(x + delta·v) over every element, where v is given per tensor and fl is the point's own precision. */
+  along(direction: NamedTensors, delta: number): Evaluation {
     this.count++;
     const known = this.knownAlong.get(direction)?.get(delta);
-    if (known !== undefined) return { displacement, evaluation: known };
+    if (known !== undefined) return known;
     for (const [name, t] of Object.entries(this.point)) {
       const saved = buffer(this.saved, name, t.data.length, t.data instanceof Float32Array);
       saved.set(t.data);
@@ -275,29 +269,19 @@ class Perturber {
       for (let i = 0; i < saved.length; i++) t.data[i] = saved[i]! + delta * v[i]!;
     }
     try {
-      return { displacement, evaluation: this.objective(this.point) };
+      return this.objective(this.point);
     } finally {
       for (const [name, t] of Object.entries(this.point)) t.data.set(this.saved.get(name)!);
     }
   }
 
+  /** The point's values of one tensor, in its precision: to read, never to write. */
+  values(name: string): FloatArray {
+    return this.point[name]!.data;
+  }
+
   /** The point's values while along() has moved it. */
   private readonly saved = new Map<string, FloatArray>();
-  /** along()'s displacements, for positive and for negative steps. */
-  private readonly moved = [new Map<string, FloatArray>(), new Map<string, FloatArray>()] as const;
-
-  /** fl(x + delta·v) − x for every element, where fl is the point's own precision: what storing x + delta·v in the point's array rounds to. */
-  private displacements(direction: NamedTensors, delta: number): Record<string, Float64Array> {
-    const displacement: Record<string, Float64Array> = {};
-    for (const [name, t] of Object.entries(this.point)) {
-      const [x, v] = [t.data, direction[name]!.data];
-      const moved = buffer(this.moved[delta > 0 ? 0 : 1], name, x.length, false) as Float64Array;
-      if (x instanceof Float32Array) for (let i = 0; i < x.length; i++) moved[i] = Math.fround(x[i]! + delta * v[i]!) - x[i]!;
-      else for (let i = 0; i < x.length; i++) moved[i] = x[i]! + delta * v[i]! - x[i]!;
-      displacement[name] = moved;
-    }
-    return displacement;
-  }
 }
 
 /** buffers' array for `name`, made on first use: float32 or float64, of `length`. */
@@ -626,11 +610,41 @@ function randomDirection(problem: DirectionSource, random: () => number, only?: 
   return direction;
 }
 
+/** Two arrays of at least `length`, reused from call to call (directionProbe's displacements). */
+let scratchPair: [Float64Array, Float64Array] = [new Float64Array(0), new Float64Array(0)];
+function scratch(length: number): [Float64Array, Float64Array] {
+  if (scratchPair[0].length < length) scratchPair = [new Float64Array(length), new Float64Array(length)];
+  return scratchPair;
+}
+
+/** fl(x ± h·v) − x into `into`, where fl is float64: what along() stored in a float64 point. */
+function displacementsFloat64(x: FloatArray, v: FloatArray, h: number, into: [Float64Array, Float64Array]): [Float64Array, Float64Array] {
+  const [plus, minus] = into;
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i]!;
+    plus[i] = xi + h * v[i]! - xi;
+    minus[i] = xi + -h * v[i]! - xi;
+  }
+  return into;
+}
+
+/** The same where fl is float32. */
+function displacementsFloat32(x: FloatArray, v: FloatArray, h: number, into: [Float64Array, Float64Array]): [Float64Array, Float64Array] {
+  const [plus, minus] = into;
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i]!;
+    plus[i] = Math.fround(xi + h * v[i]!) - xi;
+    minus[i] = Math.fround(xi + -h * v[i]!) - xi;
+  }
+  return into;
+}
+
 /** f at x ± h·v and what the analytic gradient predicts for the displacements actually taken. */
-function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: NamedTensors, h: number) {
+function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: NamedTensors, h: number, strays = false) {
   const plus = p.along(v, h);
   const minus = p.along(v, -h);
-  // ⟨g, δ±⟩ and Σ E_g·|δ|, over the displacements δ± = fl(x ± h·v) − x actually taken.
+  // ⟨g, δ±⟩ and Σ E_g·|δ|, over the displacements δ± = fl(x ± h·v) − x actually taken: fl is the
+  // point's precision, as along() stored x ± h·v in the point's own array.
   let predictedPlus = 0;
   let predictedMinus = 0;
   let analyticErrorPlus = 0;
@@ -638,17 +652,22 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
   // Σ E_i·|(δ⁺_i − δ⁻_i)/(2h) − v_i|: how far the steps taken stray from h·v, weighted by the gradient's error bound.
   let strayed = 0;
   for (const [name, g] of Object.entries(problem.analytic)) {
-    const [dp, dm, err, vn] = [plus.displacement[name]!, minus.displacement[name]!, problem.analyticError[name]!, v[name]!.data];
-    for (let i = 0; i < g.data.length; i++) {
-      predictedPlus += g.data[i]! * dp[i]!;
-      predictedMinus += g.data[i]! * dm[i]!;
-      analyticErrorPlus += err[i]! * Math.abs(dp[i]!);
-      analyticErrorMinus += err[i]! * Math.abs(dm[i]!);
-      strayed += err[i]! * Math.abs((dp[i]! - dm[i]!) / (2 * h) - vn[i]!);
+    const [x, err, vn, gd] = [p.values(name), problem.analyticError[name]!, v[name]!.data, g.data];
+    // Two copies of one loop: a rounding chosen per element would cost more than all the rest of it.
+    const float32 = x instanceof Float32Array;
+    const moved = float32 ? displacementsFloat32 : displacementsFloat64;
+    const [dps, dms] = moved(x, vn, h, scratch(x.length));
+    for (let i = 0; i < gd.length; i++) {
+      const [dp, dm] = [dps[i]!, dms[i]!];
+      predictedPlus += gd[i]! * dp;
+      predictedMinus += gd[i]! * dm;
+      analyticErrorPlus += err[i]! * Math.abs(dp);
+      analyticErrorMinus += err[i]! * Math.abs(dm);
     }
+    if (strays) for (let i = 0; i < gd.length; i++) strayed += err[i]! * Math.abs((dps[i]! - dms[i]!) / (2 * h) - vn[i]!);
   }
-  const fPlus = plus.evaluation.value;
-  const fMinus = minus.evaluation.value;
+  const fPlus = plus.value;
+  const fMinus = minus.value;
   return {
     h,
     fPlus,
@@ -657,15 +676,15 @@ function directionProbe(p: Perturber, problem: FdProblem, base: Evaluation, v: N
     numeric: (fPlus - fMinus) / (2 * h),
     analytic: (predictedPlus - predictedMinus) / (2 * h),
     analyticError: (analyticErrorPlus + analyticErrorMinus) / (2 * h),
-    /** The part of the analytic error that the rounding of the steps adds to ⟨e, v⟩ (Note [A random direction meets the gradient's error at random]). */
+    /** With `strays`: the part of the analytic error that the rounding of the steps adds to ⟨e, v⟩ (Note [A random direction meets the gradient's error at random]). */
     strayed,
     /** One-sided residuals: (f(x + hv) − f(x) − ⟨g, δ⁺⟩)/h and (f(x) − f(x − hv) + ⟨g, δ⁻⟩)/h. */
     residualRight: (fPlus - base.value - predictedPlus) / h,
     residualLeft: (base.value - fMinus + predictedMinus) / h,
     oneSidedAnalyticError: Math.max(analyticErrorPlus, analyticErrorMinus) / h,
-    crossed: plus.evaluation.branches !== base.branches || minus.evaluation.branches !== base.branches,
+    crossed: plus.branches !== base.branches || minus.branches !== base.branches,
     /** Kinks on both sides within h: x is on a piece narrower than the step (see FdElementCheck.undecided). */
-    crossedBothSides: plus.evaluation.branches !== base.branches && minus.evaluation.branches !== base.branches,
+    crossedBothSides: plus.branches !== base.branches && minus.branches !== base.branches,
   };
 }
 
@@ -737,10 +756,10 @@ function checkDirection(p: Perturber, problem: FdProblem, base: Evaluation, v: N
 function measuredDirections(p: Perturber, problem: FdProblem, base: Evaluation, vs: readonly PlannedDirection[], h0: number, options: FdOptions): FdDirectionCheck[] {
   // Like elements, a direction whose steps cross a kink tries smaller steps before it gives up.
   const probeAt = (v: NamedTensors, h: number) => {
-    const full = directionProbe(p, problem, base, v, h);
+    const full = directionProbe(p, problem, base, v, h, true);
     const half = directionProbe(p, problem, base, v, h / 2);
     if (full.crossed || half.crossed) return null;
-    const quarter = QUARTERS.map((j) => p.along(v, (j * h) / 4).evaluation);
+    const quarter = QUARTERS.map((j) => p.along(v, (j * h) / 4));
     if (quarter.some((e) => e.branches !== base.branches)) return null;
     const table = [full.fMinus, quarter[0]!.value, half.fMinus, quarter[1]!.value, base.value, quarter[2]!.value, half.fPlus, quarter[3]!.value, full.fPlus];
     return { h, full, half, noise: differenceTableNoise(table) };
@@ -886,7 +905,7 @@ export function evaluateAhead(problem: DirectionSource, plan: DirectionPlan, cou
   try {
     for (let job = Atomics.add(counter, 0, 1); job < jobs; job = Atomics.add(counter, 0, 1)) {
       const k = Math.floor((job - 1) / firstSteps.length);
-      made.push([job, job === 0 ? p.base() : p.along(vs[k]!.v, firstSteps[(job - 1) % firstSteps.length]!).evaluation]);
+      made.push([job, job === 0 ? p.base() : p.along(vs[k]!.v, firstSteps[(job - 1) % firstSteps.length]!)]);
     }
   } catch (err) {
     // One thread's error ends the work: the others take no further job.

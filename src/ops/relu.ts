@@ -32,31 +32,29 @@ export function reluBackward(dh: Tensor, z: Tensor): Tensor {
   return out;
 }
 
+/** What the two sides' ReLUs did at an element of the input (reluSides), as flags. */
+const CLOSED = 1; // both closed: both output exactly 0
+const MAY_DIFFER = 2; // the sides may have taken different branches
+
 /**
- * Per element of the input: whether each side's ReLU was open (z > 0). With both sides' values
+ * Per element of the input: what each side's ReLU did (z > 0: open). With both sides' values
  * known this is exact; otherwise it is inferred from the TS value and its bound: certainly closed
  * on both sides where z ≤ −|Δz|, possibly different where |z| ≤ |Δz|.
  */
-interface ReluSides {
-  /** Both sides output exactly 0 here (and pass exactly 0 back). */
-  bothClosed(i: number): boolean;
-  /** The two sides may have taken different branches here. */
-  mayDiffer(i: number): boolean;
-}
-
-function reluSides({ input: z, inputBound, inputOnSides: [za, zb] }: ModuleBoundContext<ReluSpec>): ReluSides {
+function reluSides({ input: z, inputBound, inputOnSides: [za, zb] }: ModuleBoundContext<ReluSpec>): Uint8Array {
+  const n = z.data.length;
+  const state = new Uint8Array(n);
   if (za !== undefined && zb !== undefined) {
-    return {
-      bothClosed: (i) => za.data[i]! <= 0 && zb.data[i]! <= 0,
-      mayDiffer: (i) => za.data[i]! > 0 !== zb.data[i]! > 0,
-    };
+    for (let i = 0; i < n; i++) state[i] = (za.data[i]! <= 0 && zb.data[i]! <= 0 ? CLOSED : 0) | (za.data[i]! > 0 !== zb.data[i]! > 0 ? MAY_DIFFER : 0);
+    return state;
   }
   const zTotal = totals(inputBound);
-  return {
-    bothClosed: (i) => z.data[i]! <= -zTotal[i]!,
+  for (let i = 0; i < n; i++) {
+    const [v, bound] = [z.data[i]!, zTotal[i]!];
     // A zero bound means both sides hold the same z, so they branch alike even at 0.
-    mayDiffer: (i) => zTotal[i]! > 0 && Math.abs(z.data[i]!) <= zTotal[i]!,
-  };
+    state[i] = (v <= -bound ? CLOSED : 0) | (bound > 0 && Math.abs(v) <= bound ? MAY_DIFFER : 0);
+  }
+  return state;
 }
 
 /** torch.nn.ReLU: no parameters, a kink at 0 (relu′(0) = 0, as PyTorch takes it). */
@@ -71,32 +69,26 @@ export const relu: ModuleOp<ReluSpec> = {
   backward: (_spec, dOut, input) => ({ dInput: reluBackward(dOut, input), dParams: {} }),
   // 1-Lipschitz, and exactly 0 on both sides where both are closed: §2.1.
   forwardBound(ctx) {
-    const sides = reluSides(ctx);
+    const state = reluSides(ctx);
     const zBound = ctx.inputBound;
-    const n = zBound.parts.arithmetic.length;
-    const open = new Uint8Array(n);
-    for (let i = 0; i < n; i++) open[i] = sides.bothClosed(i) ? 0 : 1; // where closed, both outputs are exactly 0
-    const out = zeroBound(zBound.shape, n);
+    const out = zeroBound(zBound.shape, state.length);
     for (const part of BOUND_PARTS) {
       const [from, into] = [zBound.parts[part], out.parts[part]];
-      for (let i = 0; i < n; i++) if (open[i] === 1) into[i] = from[i]!;
+      for (let i = 0; i < state.length; i++) if ((state[i]! & CLOSED) === 0) into[i] = from[i]!;
     }
     return out;
   },
   // The branch rule (§2.3): where the sides' signs may differ, one passes ∂L/∂h and the other 0.
   backwardBound(ctx) {
-    const sides = reluSides(ctx);
+    const state = reluSides(ctx);
     const { dOut, dOutBound } = ctx;
-    const n = dOut.data.length;
-    const out: ErrorBound = zeroBound(dOut.shape, n);
-    // 0: both sides pass exactly 0; 1: both pass ∂L/∂h; 2: the sides' branches may differ.
-    const state = new Uint8Array(n);
-    for (let i = 0; i < n; i++) state[i] = sides.mayDiffer(i) ? 2 : sides.bothClosed(i) ? 0 : 1;
+    const out: ErrorBound = zeroBound(dOut.shape, state.length);
     for (const part of BOUND_PARTS) {
       const [from, into] = [dOutBound.parts[part], out.parts[part]];
-      for (let i = 0; i < n; i++) if (state[i] !== 0) into[i] = from[i]!;
+      // Both sides pass exactly 0 only where both are certainly closed.
+      for (let i = 0; i < state.length; i++) if (state[i] !== CLOSED) into[i] = from[i]!;
     }
-    for (let i = 0; i < n; i++) if (state[i] === 2) out.parts.branch[i]! += Math.abs(dOut.data[i]!);
+    for (let i = 0; i < state.length; i++) if ((state[i]! & MAY_DIFFER) !== 0) out.parts.branch[i]! += Math.abs(dOut.data[i]!);
     return { dInput: out, dParams: {} };
   },
   piece: (_spec, x) => (x > 0 ? 1 : 0),

@@ -56,7 +56,27 @@ export function collapsed(bound: ErrorBound): ErrorBound {
   const { elementary, inputRounding, branch } = bound.parts;
   // Already so (a product's bound, carried as its total, is): nothing to gather.
   if (isZero(elementary) && isZero(inputRounding) && isZero(branch)) return bound;
-  return boundFrom(bound.shape, 'arithmetic', totals(bound));
+  return totalOnly(bound.shape, totals(bound));
+}
+
+/**
+ * A bound carried as its total (Note [Totals only]): `total` as the arithmetic part, the others
+ * one shared array of zeros per length. A rule only ever writes into the bounds it makes itself
+ * (zeroBound's), never into those it is given, so nothing writes into the shared zeros;
+ * test/model/totalsOnly.test.ts checks that they stay zero.
+ */
+export function totalOnly(shape: readonly number[], total: Float64Array): ErrorBound {
+  const zeros = sharedZeros(total.length);
+  return { shape: [...shape], parts: { arithmetic: total, elementary: zeros, inputRounding: zeros, branch: zeros } };
+}
+
+const zerosByLength = new Map<number, Float64Array>();
+
+/** The shared array of `length` zeros that totalOnly bounds hold (exported for the test that it stays so). */
+export function sharedZeros(length: number): Float64Array {
+  let zeros = zerosByLength.get(length);
+  if (zeros === undefined) zerosByLength.set(length, (zeros = new Float64Array(length)));
+  return zeros;
 }
 
 /** Whether every value is 0. */

@@ -1,4 +1,4 @@
-import { BOUND_PARTS, isZero, totals, zeroBound, type ErrorBound } from './errorBound.ts';
+import { BOUND_PARTS, isZero, totalOnly, totals, zeroBound, type ErrorBound } from './errorBound.ts';
 import type { Roundoffs } from './roundoff.ts';
 
 /** A matrix view into a flat array with its bound: element (i, k) at i·rowStride + k·colStride. */
@@ -41,14 +41,11 @@ export function productBound(
   a: Operand, b: Operand, m: number, n: number, p: number, terms: number, r: Roundoffs,
   bias: { values: ArrayLike<number>; bound: ErrorBound } | null = null,
 ): ErrorBound {
-  const out = zeroBound([m, p], m * p);
   const g = r.gamma(terms);
   // n products and n sums at most, each possibly underflowing.
   const underflow = r.underflow(2 * terms);
-  if (!r.split) {
-    totalBound(a, b, m, n, p, g, underflow, bias, out.parts.arithmetic);
-    return out;
-  }
+  if (!r.split) return totalOnly([m, p], totalBound(a, b, m, n, p, g, underflow, bias));
+  const out = zeroBound([m, p], m * p);
   // A by rows and B by columns, copied contiguous along k: every inner loop below then walks two
   // arrays in step, whatever the views' strides (a transposed gradient, a weight read as Wᵀ).
   const absA = packedAbs(a.values, m, n, a.rowStride, a.colStride);
@@ -88,8 +85,8 @@ export function productBound(
  */
 function totalBound(
   a: Operand, b: Operand, m: number, n: number, p: number, g: number, underflow: number,
-  bias: { values: ArrayLike<number>; bound: ErrorBound } | null, into: Float64Array,
-): void {
+  bias: { values: ArrayLike<number>; bound: ErrorBound } | null,
+): Float64Array {
   const lead = packed(a.values, m, n, a.rowStride, a.colStride);
   const reach = isZero(b.total) ? null : new Float64Array(m * n);
   const aTotal = packed(a.total, m, n, a.rowStride, a.colStride);
@@ -101,7 +98,8 @@ function totalBound(
   const biasTotal = bias === null ? null : totals(bias.bound);
   const start = bias === null ? null : Float64Array.from({ length: p }, (_, j) => g * Math.abs(bias.values[j]!) + biasTotal![j]!);
   const sums = sumsOfProducts(lead, packedAbs(b.values, p, n, b.colStride, b.rowStride), reach, reach === null ? null : packed(b.total, p, n, b.colStride, b.rowStride), m, n, p, start);
-  for (let q = 0; q < m * p; q++) into[q] = sums[q]! + underflow;
+  for (let q = 0; q < m * p; q++) sums[q]! += underflow;
+  return sums;
 }
 
 /**

@@ -4,7 +4,7 @@ import { loadGolden } from '../../src/golden/load.ts';
 import { modelBounds } from '../../src/model/bounds.ts';
 import { runModel } from '../../src/model/sequential.ts';
 import { widths } from '../../src/model/spec.ts';
-import { totals } from '../../src/tolerance/errorBound.ts';
+import { isZero, sharedZeros, totals } from '../../src/tolerance/errorBound.ts';
 import { gamma } from '../../src/tolerance/roundoff.ts';
 
 // Note [Totals only]: finite differences carry each bound as its total. Over every committed
@@ -39,5 +39,7 @@ describe('bounds carried as totals (Note [Totals only])', () => {
       });
     }
     expect(compared).toBeGreaterThan(0);
+    // No rule wrote into the zeros that bounds carried as totals share.
+    for (const bound of carried.values()) expect(isZero(sharedZeros(bound.parts.arithmetic.length))).toBe(true);
   });
 });
