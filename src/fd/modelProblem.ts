@@ -3,7 +3,7 @@ import { modelBounds, objectiveError } from '../model/bounds.ts';
 import { branchFingerprint, castForward, forward, forwardOfCast, runModel, type ModelInputs, type ModelRun } from '../model/sequential.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { gradKey } from '../results/keys.ts';
-import { dtypeOf, type DType } from '../tensor/dtype.ts';
+import { ArrayRecycler, dtypeOf, type DType } from '../tensor/dtype.ts';
 import { cast, type NamedTensors } from '../tensor/tensor.ts';
 import { IEEE, type ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { totals } from '../tolerance/errorBound.ts';
@@ -60,9 +60,10 @@ export function problemDataOfRun(model: Pick<GoldenCase, 'spec' | 'inputs'>, run
 }
 
 /** The problem itself: the objective over x and the parameters, and its one-element steps. */
-export function problemFromData(data: ModelProblemData): FdProblem {
+export function problemFromData(data: ModelProblemData, built: ReturnType<typeof modelObjective> = modelObjective(data.spec, data.inputs, data.dtype)): FdProblem {
   const { spec, inputs, dtype } = data;
-  const { point, objective } = modelObjective(spec, inputs, dtype);
+  // `built`: modelObjective of the same spec, inputs and dtype, if the caller has it already.
+  const { point, objective } = built;
   // One-element steps re-evaluate only what the element reaches, bit-identically (Note [Re-evaluating only what a perturbation changes]).
   // Built on the first step: directional mode never takes one.
   let incremental: IncrementalModel | undefined;
@@ -84,10 +85,14 @@ export function modelObjective(spec: ModelSpec, inputs: ModelInputs, dtype: DTyp
   // Checked and rounded once: an evaluation at a point laid out as this one (the engine's always
   // is) reads its arrays as they are; any other point is checked and rounded as forward does.
   const fixed = castForward(spec, inputs, dtype);
+  // The pass keeps nothing but a number and a string: its arrays are recycled (Note [Recycled arrays]).
+  const recycler = new ArrayRecycler();
   const objective = (p: NamedTensors): Evaluation => {
     const { x, ...params } = p;
-    const fwd = laidOutAs(p, point, dtype) ? forwardOfCast(spec, { ...fixed, x: x!, params }, dtype) : forward(spec, { ...inputs, x: x!, params }, dtype);
-    return { value: fwd.objective, branches: branchFingerprint(fwd) };
+    return recycler.run(() => {
+      const fwd = laidOutAs(p, point, dtype) ? forwardOfCast(spec, { ...fixed, x: x!, params }, dtype) : forward(spec, { ...inputs, x: x!, params }, dtype);
+      return { value: fwd.objective, branches: branchFingerprint(fwd) };
+    });
   };
   return { point, objective };
 }

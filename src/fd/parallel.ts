@@ -143,9 +143,10 @@ async function directionalCheck(golden: GoldenCase, dtype: DType, options: Parti
   let data: ModelProblemData;
   let own: [number, Evaluation][];
   let plan: DirectionPlan | undefined;
+  const built = modelObjective(spec, inputs, dtype);
   try {
     const run = runModel(spec, inputs, dtype);
-    const source = { dtype, analytic: run.bwd.grads, ...modelObjective(spec, inputs, dtype) };
+    const source = { dtype, analytic: run.bwd.grads, ...built };
     plan = planDirections(source, options);
     data = problemDataOfRun(golden, run, dtype, undefined, arithmetic);
     own = evaluateAhead(source, plan, new Int32Array(counter));
@@ -155,7 +156,7 @@ async function directionalCheck(golden: GoldenCase, dtype: DType, options: Parti
     await Promise.allSettled([theirs]);
     throw err;
   }
-  return directionalCheckWith(problemFromData(data), options, { plan, evaluations: new Map([...own, ...(await theirs)]) });
+  return directionalCheckWith(problemFromData(data, built), options, { plan, evaluations: new Map([...own, ...(await theirs)]) });
 }
 
 /** Idle workers, compiled by earlier calls (Note [Warm workers]). */

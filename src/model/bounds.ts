@@ -2,7 +2,7 @@ import { lossOp, moduleOp } from '../ops/registry.ts';
 import { floatTarget } from '../ops/types.ts';
 import { gradKey, LOGITS_KEY, LOSS_KEY, outKey, type Results, type TensorKey } from '../results/keys.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { collapsed, totals, type ErrorBound } from '../tolerance/errorBound.ts';
+import { collapsed, sharedZeros, totalOnly, totals, type ErrorBound } from '../tolerance/errorBound.ts';
 import type { ArithmeticModel } from '../tolerance/arithmetic.ts';
 import { inputDifference, Roundoffs, type Sides } from '../tolerance/roundoff.ts';
 import { moduleParams, type BackwardTrace, type ForwardTrace, type ModelInputs } from './sequential.ts';
@@ -61,7 +61,10 @@ export function modelBounds(req: BoundRequest): Bounds {
   const r = new Roundoffs(sides, req.models, !req.totalsOnly);
   // Each bound a module receives, as its parts or as its total alone (Note [Totals only]).
   const carried = req.totalsOnly ? collapsed : (bound: ErrorBound) => bound;
-  const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, carried(inputDifference(t, sides))]));
+  // An input's: where the sides hold inputs alike, a total of zeros, shared.
+  const alike = r.holdAlike();
+  const inputBound = (t: Tensor) => (req.totalsOnly && alike ? totalOnly(t.shape, sharedZeros(t.data.length)) : carried(inputDifference(t, sides)));
+  const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, inputBound(t)]));
   const [a, b] = req.sideResults ?? [null, null];
   // Module 0's input is x, which both sides read from the same stored values.
   const onSides = (i: number): readonly [Tensor | undefined, Tensor | undefined] => (i === 0 ? [undefined, undefined] : [a?.get(outKey(i - 1)), b?.get(outKey(i - 1))]);
@@ -78,7 +81,7 @@ export function modelBounds(req: BoundRequest): Bounds {
   const bounds = new Map<TensorKey, ErrorBound>();
   // Forward, module by module.
   const inputBounds: ErrorBound[] = [];
-  let hBound = carried(inputDifference(stored.x, sides));
+  let hBound = inputBound(stored.x);
   spec.modules.forEach((m, i) => {
     inputBounds.push(hBound);
     hBound = carried(moduleOp(m).forwardBound({ ...contexts[i]!, inputBound: hBound }));

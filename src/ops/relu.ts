@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dtypeOf } from '../tensor/dtype.ts';
 import { tensor, type Tensor } from '../tensor/tensor.ts';
-import { BOUND_PARTS, totals, zeroBound, type ErrorBound } from '../tolerance/errorBound.ts';
+import { BOUND_PARTS, totalOf, zeroBound, type ErrorBound } from '../tolerance/errorBound.ts';
 import type { ModuleBoundContext, ModuleOp } from './types.ts';
 
 // ReLU is exact in any precision: it only selects. Both directions test `z <= 0` rather than
@@ -48,7 +48,7 @@ function reluSides({ input: z, inputBound, inputOnSides: [za, zb] }: ModuleBound
     for (let i = 0; i < n; i++) state[i] = (za.data[i]! <= 0 && zb.data[i]! <= 0 ? CLOSED : 0) | (za.data[i]! > 0 !== zb.data[i]! > 0 ? MAY_DIFFER : 0);
     return state;
   }
-  const zTotal = totals(inputBound);
+  const zTotal = totalOf(inputBound);
   for (let i = 0; i < n; i++) {
     const [v, bound] = [z.data[i]!, zTotal[i]!];
     // A zero bound means both sides hold the same z, so they branch alike even at 0.

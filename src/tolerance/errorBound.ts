@@ -85,6 +85,16 @@ export function isZero(values: Float64Array): boolean {
   return true;
 }
 
+/**
+ * The bound's total, to read and never to write: a bound carried as its total (totalOnly) gives
+ * its arithmetic part itself, any other a new array of totals.
+ */
+export function totalOf(bound: ErrorBound): Float64Array {
+  const { arithmetic, elementary, inputRounding, branch } = bound.parts;
+  const zeros = zerosByLength.get(arithmetic.length);
+  return zeros !== undefined && elementary === zeros && inputRounding === zeros && branch === zeros ? arithmetic : totals(bound);
+}
+
 /** A bound of zero in every part, for one value. */
 export function zeroParts(): Record<BoundPart, number> {
   return { arithmetic: 0, elementary: 0, inputRounding: 0, branch: 0 };

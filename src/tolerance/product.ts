@@ -1,4 +1,4 @@
-import { BOUND_PARTS, isZero, totalOnly, totals, zeroBound, type ErrorBound } from './errorBound.ts';
+import { BOUND_PARTS, isZero, totalOf, totalOnly, zeroBound, type ErrorBound } from './errorBound.ts';
 import type { Roundoffs } from './roundoff.ts';
 
 /** A matrix view into a flat array with its bound: element (i, k) at i·rowStride + k·colStride. */
@@ -11,7 +11,7 @@ export interface Operand {
 }
 
 export function operand(values: ArrayLike<number>, bound: ErrorBound, rowStride: number, colStride: number): Operand {
-  return { values, bound, total: totals(bound), rowStride, colStride };
+  return { values, bound, total: totalOf(bound), rowStride, colStride };
 }
 
 /** A vector of n exact ones: Σ_b as a product. */
@@ -95,7 +95,7 @@ function totalBound(
     lead[q] = g * magnitude + aTotal[q]!;
     if (reach !== null) reach[q] = magnitude + aTotal[q]!;
   }
-  const biasTotal = bias === null ? null : totals(bias.bound);
+  const biasTotal = bias === null ? null : totalOf(bias.bound);
   const start = bias === null ? null : Float64Array.from({ length: p }, (_, j) => g * Math.abs(bias.values[j]!) + biasTotal![j]!);
   const sums = sumsOfProducts(lead, packedAbs(b.values, p, n, b.colStride, b.rowStride), reach, reach === null ? null : packed(b.total, p, n, b.colStride, b.rowStride), m, n, p, start);
   for (let q = 0; q < m * p; q++) sums[q]! += underflow;

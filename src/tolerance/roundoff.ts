@@ -80,6 +80,11 @@ export class Roundoffs {
     return v === 0 ? 0 : this.representationGap(v) / Math.abs(v);
   }
 
+  /** Whether both sides hold any input alike: the same precision, or float64 against exact (inputDifference is then zero). */
+  holdAlike(): boolean {
+    return this.rounders[0] === this.rounders[1];
+  }
+
   /** v as side `side` holds it: rounded to that side's precision (an exact side keeps float64). */
   roundOn(side: 0 | 1, v: number): number {
     return this.rounders[side]!(v);
