@@ -2,7 +2,7 @@
 // problems, side by side in one run. A benchmark, not a test: it prints times and ratios and
 // asserts nothing about them. Both sides are timed inside their own process (start-up and file
 // loading excluded), float64, after a warm-up on the same problem (torch: a fast-mode gradcheck;
-// ours: five directional checks); torch on one thread, gradparity on every core. Our full-mode
+// ours: 40 directional checks of each kind); torch on one thread, gradparity on every core. Our full-mode
 // float64 times are the median of three runs (a run of a few hundred milliseconds varies by ±20%
 // on a busy machine), torch's a single run of its much longer slow mode; directional times, a few
 // milliseconds each on both sides, are the median of 11.
@@ -75,20 +75,24 @@ try {
   const rows = [];
   for (const file of goldens) {
     const golden = loadGolden(file);
-    // Torch warms up with one fast-mode check; V8 compiles a function fully only after it has run
-    // a few times, so ours takes five directional checks, a fraction of a second.
-    for (let k = 0; k < 5; k++) {
+    // Torch warms up with one fast-mode check, then times its slow mode, thousands of evaluations,
+    // before it times fast mode. V8 compiles a function fully only after it has run a few times,
+    // in a background thread that shares the two cores with our worker: the two-thread check
+    // reaches its steady time only after 30 to 40 runs (about 0.3 s on the small problems), so
+    // ours warms up with 40 of each directional check.
+    for (let k = 0; k < 40; k++) {
       finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' });
       await goldenCheck(golden, 'float64', { mode: 'directional' });
     }
-    const full64 = await median(() => goldenCheck(golden, 'float64'));
-    const full32 = await median(() => goldenCheck(golden, 'float32'), 1);
     // Directional, the whole check (the problem's analytic gradient and error bounds included): on
     // two threads, its first evaluations in a warm worker while this one computes the bounds
     // (Note [Directions on two threads]), and on this thread alone. A few milliseconds each, so
-    // the median of 11.
+    // the median of 11; and before the full checks, whose hundreds of megabytes of garbage V8
+    // collects for a while after on the second core, where the worker runs.
     const directional = await median(() => goldenCheck(golden, 'float64', { mode: 'directional' }), 11);
     const oneThread = await median(() => finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }), 11);
+    const full64 = await median(() => goldenCheck(golden, 'float64'));
+    const full32 = await median(() => goldenCheck(golden, 'float32'), 1);
     const t = torch.get(file);
     const values = full64.value.elements.length;
     rows.push([
