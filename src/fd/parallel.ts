@@ -143,8 +143,9 @@ async function directionalCheck(golden: GoldenCase, dtype: DType, options: Parti
   let data: ModelProblemData;
   let own: [number, Evaluation][];
   let plan: DirectionPlan | undefined;
-  const built = modelObjective(spec, inputs, dtype);
+  let built: ReturnType<typeof modelObjective>;
   try {
+    built = modelObjective(spec, inputs, dtype);
     const run = runModel(spec, inputs, dtype);
     const source = { dtype, analytic: run.bwd.grads, ...built };
     plan = planDirections(source, options);

@@ -4,6 +4,7 @@ import { modelProblem } from '../../src/fd/modelProblem.ts';
 import { goldenCheck } from '../../src/fd/parallel.ts';
 import { listGoldenFiles } from '../../src/golden/files.ts';
 import { loadGolden } from '../../src/golden/load.ts';
+import { ShapeError } from '../../src/model/sequential.ts';
 import { DTYPES } from '../../src/tensor/dtype.ts';
 import { cast, type NamedTensors } from '../../src/tensor/tensor.ts';
 
@@ -106,5 +107,15 @@ describe('directional mode on two threads (Note [Directions on two threads])', (
       expect(parallel.directions.length).toBeGreaterThan(0);
       expect(JSON.parse(JSON.stringify(parallel))).toEqual(JSON.parse(JSON.stringify(single)));
     }
+  });
+
+  it('throws bad input as one thread does, and its worker stays usable', async () => {
+    const golden = byName('batch7-class-mean');
+    await goldenCheck(golden, 'float64', { maxElementsPerTensor: 4 }, 2);
+    const x = golden.inputs.x;
+    const bad = { ...golden, inputs: { ...golden.inputs, x: { shape: [x.shape[0]!, x.shape[1]! + 1], data: new Float64Array(x.data.length + x.shape[0]!) } } };
+    await expect(goldenCheck(bad, 'float64', { mode: 'directional' }, 2)).rejects.toThrow(ShapeError);
+    const again = await goldenCheck(golden, 'float64', { mode: 'directional' }, 2);
+    expect(JSON.parse(JSON.stringify(again))).toEqual(JSON.parse(JSON.stringify(finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' }))));
   });
 });
