@@ -32,3 +32,6 @@ parentPort!.on('message', (task: WorkerTask) => {
   }
   parentPort!.postMessage(reply);
 });
+
+// Its modules loaded and its listener set: a worker started ahead of need may now be handed tasks.
+parentPort!.postMessage({ ready: true } satisfies WorkerReply);

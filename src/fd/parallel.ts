@@ -129,12 +129,12 @@ export async function goldenCheck(golden: GoldenCase, dtype: DType, options: Par
  * Directional mode with a warm worker making the first evaluations alongside this thread, which
  * first computes the bounds (Note [Directions on two threads]). A worker that would have to start
  * first costs more than the whole check (Note [Warm workers]): with none idle, the check runs
- * here alone, and starts one in the background for the next call.
+ * here alone, and starts one in the background for the next calls.
  */
 async function directionalCheck(golden: GoldenCase, dtype: DType, options: Partial<FdOptions>, threads: number, arithmetic?: ArithmeticModel): Promise<FdReport> {
   const worker = threads > 1 ? idle.pop() : undefined;
   if (worker === undefined) {
-    if (threads > 1) idle.push(spawnWorker());
+    if (threads > 1) startInBackground();
     return finiteDifferenceCheck(problemFromData(modelProblemData(golden, dtype, undefined, arithmetic)), options);
   }
   const { spec, inputs } = golden;
@@ -163,8 +163,58 @@ async function directionalCheck(golden: GoldenCase, dtype: DType, options: Parti
 /** Idle workers, compiled by earlier calls (Note [Warm workers]). */
 const idle: Worker[] = [];
 
-/** What a worker posts back: its result, or the error its task threw. */
-export type WorkerReply = { readonly result: WorkerResult | [number, Evaluation][] } | { readonly error: { readonly name: string; readonly message: string } };
+/** How many idle workers there are, for tests. */
+export function idleWorkers(): number {
+  return idle.length;
+}
+
+/** A worker started ahead of need, until it says it is ready or dies; and when that is. */
+let starting: Worker | null = null;
+let started: Promise<void> = Promise.resolve();
+
+/** Resolves once no worker is starting in the background: for tests, which wait on this instead of a clock. */
+export function backgroundStart(): Promise<void> {
+  return started;
+}
+
+/**
+ * Starts a worker that joins the idle ones once it has loaded its modules and says so: until
+ * then no call takes it, since a call would wait for it to start. Unref'd from the start, it
+ * never keeps the process from exiting. One at a time; a worker that cannot start is let go.
+ */
+function startInBackground(): void {
+  if (starting !== null) return;
+  let worker: Worker;
+  try {
+    worker = spawnWorker();
+  } catch {
+    return;
+  }
+  starting = worker;
+  worker.unref();
+  started = new Promise((resolve) => {
+    const ready = (reply: WorkerReply): void => {
+      if (!('ready' in reply)) return;
+      worker.off('message', ready);
+      starting = null;
+      idle.push(worker);
+      resolve();
+    };
+    worker.on('message', ready);
+    const gone = (): void => {
+      if (starting === worker) starting = null;
+      resolve();
+    };
+    worker.once('error', gone);
+    worker.once('exit', gone);
+  });
+}
+
+/** What a worker posts: once that it is ready, then for each task its result or the error the task threw. */
+export type WorkerReply =
+  | { readonly ready: true }
+  | { readonly result: WorkerResult | [number, Evaluation][] }
+  | { readonly error: { readonly name: string; readonly message: string } };
 
 function spawnWorker(): Worker {
   // From source (tsx, vitest) the worker is a .ts file and needs tsx's loader; from dist, plain JS.
@@ -172,7 +222,7 @@ function spawnWorker(): Worker {
   const url = new URL(fromSource ? './fdWorker.ts' : './fdWorker.js', import.meta.url);
   const worker = fromSource
     ? new Worker(`import('tsx/esm/api').then((tsx) => (tsx.register(), import(${JSON.stringify(url.href)})))`, { eval: true })
-    : new Worker(url);
+    : new Worker(url, { execArgv: workerFlags(process.execArgv) });
   // Whenever it dies, busy or idle, it leaves the pool; a busy one's task also hears of it below.
   const leave = (): void => {
     const at = idle.indexOf(worker);
@@ -181,6 +231,15 @@ function spawnWorker(): Worker {
   worker.on('error', leave);
   worker.on('exit', leave);
   return worker;
+}
+
+/**
+ * The process's Node flags that a worker started from a file can take: all but --input-type,
+ * which is for code given as a string (`node --input-type=module -e …`) and stops a worker
+ * started from a file before it runs.
+ */
+export function workerFlags(flags: readonly string[]): string[] {
+  return flags.filter((flag, k) => !flag.startsWith('--input-type') && flags[k - 1] !== '--input-type');
 }
 
 /** Runs a task in `given`, else an idle worker, else a new one. */
@@ -195,6 +254,8 @@ function runWorker<R>(task: WorkerTask, given?: Worker): Promise<R> {
       worker.off('exit', onExit);
     };
     const onMessage = (reply: WorkerReply): void => {
+      // A new worker says it is ready before it answers.
+      if ('ready' in reply) return;
       settle();
       worker.unref();
       idle.push(worker);

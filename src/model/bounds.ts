@@ -45,10 +45,12 @@ export interface BoundRequest {
 // a product's operands carry several parts, that saves a pass over k per part: productBound then
 // gathers the magnitudes and every part into one sum per output (src/tolerance/product.ts). The
 // totals agree with the split bounds' to the rounding of the bound arithmetic itself, except at a
-// branch of an elementwise op where the sides may differ: there the split rule takes the larger
-// branch's error part by part, Σ_p max(a_p, b_p), and the total rule the larger total,
-// max(Σ_p a_p, Σ_p b_p), which is never more and still bounds whichever branch was taken. The
-// target's and lossGrad's bounds are not collapsed: the loss rules read them as inputRounding.
+// branch of an elementwise op where the sides may differ: there the rule takes the larger
+// branch's error part by part, Σ_p max(a_p, b_p), over parts that now hold the incoming error in
+// one place and the branch's own errors in theirs, so the total can come out smaller or larger
+// than the split one; it is still at least either branch's total, so it still bounds whichever
+// branch was taken. The target's and lossGrad's bounds are not collapsed: the loss rules read
+// them as inputRounding.
 
 /** The bound of |side A − side B| for every tensor a run produces, by the run's own keys. */
 export type Bounds = ReadonlyMap<TensorKey, ErrorBound>;
@@ -61,9 +63,9 @@ export function modelBounds(req: BoundRequest): Bounds {
   const r = new Roundoffs(sides, req.models, !req.totalsOnly);
   // Each bound a module receives, as its parts or as its total alone (Note [Totals only]).
   const carried = req.totalsOnly ? collapsed : (bound: ErrorBound) => bound;
-  // An input's: where the sides hold inputs alike, a total of zeros, shared.
+  // An input's: where the sides hold its finite values alike, a total of zeros, shared.
   const alike = r.holdAlike();
-  const inputBound = (t: Tensor) => (req.totalsOnly && alike ? totalOnly(t.shape, sharedZeros(t.data.length)) : carried(inputDifference(t, sides)));
+  const inputBound = (t: Tensor) => (req.totalsOnly && alike && t.data.every(Number.isFinite) ? totalOnly(t.shape, sharedZeros(t.data.length)) : carried(inputDifference(t, sides)));
   const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, inputBound(t)]));
   const [a, b] = req.sideResults ?? [null, null];
   // Module 0's input is x, which both sides read from the same stored values.

@@ -55,6 +55,8 @@ export class ArrayRecycler {
 
   /** Runs f with allocate() recycling this recycler's arrays (Note [Recycled arrays]); f's result must hold none of them. */
   run<T>(f: () => T): T {
+    // Inside its own run it would hand out again the arrays that run is still using.
+    if (recycling === this) throw new Error('an ArrayRecycler run cannot nest inside its own run');
     const outer = recycling;
     recycling = this;
     this.next = 0;

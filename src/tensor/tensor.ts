@@ -13,19 +13,26 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
+/** The largest size of one dimension: 2³¹ − 1, the largest small integer. */
+const MAX_SIZE = 2 ** 31 - 1;
+
 /** A tensor of `shape` in `dtype`, filled with `values` (rounded to the precision) or zeros. */
 export function tensor(dtype: DType, shape: readonly number[], values?: ArrayLike<number>): Tensor {
-  const data = allocate(dtype, numel(shape));
+  // Sizes as small integers: a parser may hand them over as boxed doubles (a JSON shape read into
+  // an array of doubles), and a kernel fed a boxed size does its index arithmetic in doubles, at
+  // half speed (measured on a 256 × 128 weight).
+  const sizes = Array.from(shape, (d) => {
+    if (!Number.isInteger(d) || d < 0 || d > MAX_SIZE) throw new RangeError(`tensor of shape [${shape.join(', ')}]: every size must be a whole number from 0 to ${MAX_SIZE}`);
+    return d | 0;
+  });
+  const data = allocate(dtype, numel(sizes));
   if (values !== undefined) {
     if (values.length !== data.length) {
       throw new RangeError(`tensor of shape [${shape.join(', ')}] needs ${data.length} values, got ${values.length}`);
     }
     data.set(values);
   }
-  // Sizes as small integers: a parser may hand them over as boxed doubles (a JSON shape read into
-  // an array of doubles), and a kernel fed a boxed size does its index arithmetic in doubles, at
-  // half speed (measured on a 256 × 128 weight).
-  return { shape: Array.from(shape, (d) => d | 0), data };
+  return { shape: sizes, data };
 }
 
 export function scalar(dtype: DType, value: number): Tensor {

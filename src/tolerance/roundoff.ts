@@ -117,7 +117,9 @@ export function inputDifference(t: Tensor, sides: Sides): ErrorBound {
   const round = (d: DType | 'exact') => rounderFor(d === 'exact' ? 'float64' : d);
   const [ra, rb] = [round(sides[0]), round(sides[1])];
   const gap = new Float64Array(t.data.length);
-  // Sides that hold inputs alike (the same precision, or float64 against exact) start from the same values.
+  // Sides that hold inputs alike (the same precision, or float64 against exact) start from the
+  // same values; a non-finite value still gives NaN (∞ − ∞), as the general formula does.
   if (ra !== rb) for (let i = 0; i < gap.length; i++) gap[i] = Math.abs(ra(t.data[i]!) - rb(t.data[i]!));
+  else for (let i = 0; i < gap.length; i++) if (!Number.isFinite(t.data[i]!)) gap[i] = NaN;
   return boundFrom(t.shape, 'inputRounding', gap);
 }

@@ -29,4 +29,11 @@ describe('recycled arrays (Note [Recycled arrays])', () => {
     expect(() => outer.run(() => { throw new Error('inside'); })).toThrow('inside');
     expect(allocate('float64', 2)).not.toBe(x);
   });
+
+  it('refuses to run inside its own run, which would hand out arrays still in use', () => {
+    const recycler = new ArrayRecycler();
+    expect(() => recycler.run(() => recycler.run(() => allocate('float64', 2)))).toThrow('cannot nest inside its own run');
+    // And is usable again after.
+    expect(recycler.run(() => allocate('float64', 2))).toHaveLength(2);
+  });
 });
