@@ -228,10 +228,17 @@ class Perturber {
     this.perturbed = 'perturbed' in problem ? problem.perturbed : undefined;
   }
 
-  /** Takes these as f at the point and along `direction`, by step: what this perturber would compute itself, bit for bit. */
-  remember(base: Evaluation | undefined, direction: NamedTensors, byStep: ReadonlyMap<number, Evaluation>): void {
-    this.knownBase ??= base;
-    this.knownAlong.set(direction, byStep);
+  /** Takes the evaluations made ahead as its own: they are what this perturber would compute, bit for bit. */
+  rememberAhead({ plan: { vs, firstSteps }, evaluations }: MadeAhead): void {
+    this.knownBase = evaluations.get(0);
+    vs.forEach(({ v }, k) => {
+      const byStep = new Map<number, Evaluation>();
+      firstSteps.forEach((step, s) => {
+        const known = evaluations.get(1 + k * firstSteps.length + s);
+        if (known !== undefined) byStep.set(step, known);
+      });
+      this.knownAlong.set(v, byStep);
+    });
   }
 
   base(): Evaluation {
@@ -937,17 +944,7 @@ function checkWith(problem: FdProblem, options: Partial<FdOptions>, ahead: MadeA
   if (Object.values(problem.point).every((t) => t.data.length === 0)) throw new RangeError('the problem has no elements to perturb: nothing to check');
   const p = new Perturber(problem);
   const plan = opts.mode !== 'directional' ? null : ahead?.plan ?? planDirections(problem, opts);
-  if (plan !== null && ahead !== undefined) {
-    const { vs, firstSteps } = plan;
-    vs.forEach(({ v }, k) => {
-      const byStep = new Map<number, Evaluation>();
-      firstSteps.forEach((step, s) => {
-        const known = ahead.evaluations.get(1 + k * firstSteps.length + s);
-        if (known !== undefined) byStep.set(step, known);
-      });
-      p.remember(ahead.evaluations.get(0), v, byStep);
-    });
-  }
+  if (plan !== null && ahead !== undefined) p.rememberAhead(ahead);
   const base = p.base();
   let elements: FdElementCheck[] = [];
   let directions: FdDirectionCheck[] = [];

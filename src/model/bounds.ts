@@ -65,7 +65,7 @@ export function modelBounds(req: BoundRequest): Bounds {
   const carried = req.totalsOnly ? collapsed : (bound: ErrorBound) => bound;
   // An input's: where the sides hold its finite values alike, a total of zeros, shared.
   const alike = r.holdAlike();
-  const inputBound = (t: Tensor) => (req.totalsOnly && alike && t.data.every(Number.isFinite) ? totalOnly(t.shape, sharedZeros(t.data.length)) : carried(inputDifference(t, sides)));
+  const inputBound = (t: Tensor) => (req.totalsOnly && alike && allFinite(t.data) ? totalOnly(t.shape, sharedZeros(t.data.length)) : carried(inputDifference(t, sides)));
   const paramBounds = Object.fromEntries(Object.entries(stored.params).map(([name, t]) => [name, inputBound(t)]));
   const [a, b] = req.sideResults ?? [null, null];
   // Module 0's input is x, which both sides read from the same stored values.
@@ -129,4 +129,10 @@ export function objectiveError(bounds: Bounds, fwd: ForwardTrace, sides: Sides, 
     magnitude += Math.abs(g.data[i]! * fwd.loss.data[i]!);
   }
   return propagated + new Roundoffs(sides, models).gamma(lossBound.length) * magnitude;
+}
+
+/** Whether every value is finite: a plain loop, since an inputs' check runs on every bound computation. */
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
 }
