@@ -168,6 +168,14 @@ export function idleWorkers(): number {
   return idle.length;
 }
 
+/** Ends the idle workers and one starting in the background, if any; the next check starts afresh. */
+export async function stopIdleWorkers(): Promise<void> {
+  const stopping = idle.splice(0, idle.length);
+  if (starting !== null) stopping.push(starting);
+  await Promise.all(stopping.map((worker) => worker.terminate()));
+  await started;
+}
+
 /** A worker started ahead of need, until it says it is ready or dies; and when that is. */
 let starting: Worker | null = null;
 let started: Promise<void> = Promise.resolve();

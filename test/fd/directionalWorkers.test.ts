@@ -6,19 +6,20 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { finiteDifferenceCheck } from '../../src/fd/engine.ts';
 import { modelProblem } from '../../src/fd/modelProblem.ts';
-import { backgroundStart, goldenCheck, idleWorkers, workerFlags } from '../../src/fd/parallel.ts';
+import { backgroundStart, goldenCheck, idleWorkers, stopIdleWorkers, workerFlags } from '../../src/fd/parallel.ts';
 import { loadGolden } from '../../src/golden/load.ts';
 
 // Note [Directions on two threads]: a directional check uses a warm worker only; with none idle it
 // runs alone and starts one in the background, which no call takes before it is ready and which
-// never keeps the process alive. (This file's module state is its own: vitest runs each test
-// file in a fresh module graph, so no other test's workers are here.)
+// never keeps the process alive. (Test files share modules here, vitest.config.ts's isolate:
+// false, so the test first ends whatever workers earlier files left idle.)
 
 const golden = loadGolden('goldens/batch7-class-mean.json');
 const single = () => JSON.parse(JSON.stringify(finiteDifferenceCheck(modelProblem(golden, 'float64'), { mode: 'directional' })));
 
 describe('directional checks and the worker they start (Note [Directions on two threads])', () => {
   it('runs alone when no worker is idle, starts one, and takes it once it is ready', async () => {
+    await stopIdleWorkers();
     expect(idleWorkers()).toBe(0);
     const alone = await goldenCheck(golden, 'float64', { mode: 'directional' }, 2);
     expect(JSON.parse(JSON.stringify(alone))).toEqual(single());
